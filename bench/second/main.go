@@ -1,0 +1,332 @@
+// Command second measures how Newton, BFGS and L-BFGS (package optim/second) scale with
+// the parameter count N: per-iteration time, the part of it spent outside the objective
+// (the optimizer's own linear algebra), and memory, on a softmax classifier over
+// synthetic features of growing width (fixed seed, nothing to download).
+//
+//	go run ./bench/second                    # default sizes, writes bench/second/scaling.png
+//	go run ./bench/second -quick             # small sizes only (seconds)
+//
+// The model: 10 classes, d features, N = 10·(d+1) parameters, S samples (default 200),
+// mean softmax cross-entropy + 1e-4/2·‖W‖². Features are uniform in [-1, 1), labels come
+// from a random linear teacher. The objective runs single-threaded.
+//
+// For each method and N it runs a fixed number of iterations (tolerances disabled) and
+// reports: time per iteration (total, including the gradient evaluations, which cost
+// O(S·N) each — and 2N of them per Newton iteration); "optimizer time" per iteration
+// (total minus time inside the objective: factorization and solve for Newton, the
+// O(N²) update and product for BFGS, the O(m·N) two-loop recursion for L-BFGS); the
+// analytic bytes of the optimizer's float64 state; and the measured growth of the live
+// heap (runtime.MemStats.HeapAlloc, maximum over iterations minus the baseline before
+// the optimizer was built). Exponents are least-squares slopes of log(time) and
+// log(bytes) against log(N), over all sizes and over the largest four.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/temperml/temper/optim/second"
+)
+
+const classes = 10
+
+// softmax is the benchmark objective: mean cross-entropy of a linear softmax classifier.
+type softmax struct {
+	d, s  int
+	a     []float64 // s×d features
+	y     []int
+	l2    float64
+	z     []float64 // scratch logits
+	inObj time.Duration
+}
+
+func newSoftmax(d, s int, seed uint64) *softmax {
+	r := rand.New(rand.NewPCG(seed, 0x5ec0d))
+	p := &softmax{d: d, s: s, a: make([]float64, s*d), y: make([]int, s), l2: 1e-4, z: make([]float64, classes)}
+	teacher := make([]float64, classes*d)
+	for i := range teacher {
+		teacher[i] = r.NormFloat64() / math.Sqrt(float64(d))
+	}
+	for i := range p.a {
+		p.a[i] = 2*r.Float64() - 1
+	}
+	for k := 0; k < s; k++ {
+		row := p.a[k*d : k*d+d]
+		best, bi := math.Inf(-1), 0
+		for c := 0; c < classes; c++ {
+			v := 3*dot(teacher[c*d:c*d+d], row) + r.NormFloat64()
+			if v > best {
+				best, bi = v, c
+			}
+		}
+		p.y[k] = bi
+	}
+	return p
+}
+
+func dot(a, b []float64) float64 {
+	var s float64
+	for i, v := range a {
+		s += v * b[i]
+	}
+	return s
+}
+
+func (p *softmax) n() int { return classes * (p.d + 1) }
+
+// Eval: x = (W row-major classes×d, b).
+func (p *softmax) Eval(x, g []float64) (float64, error) {
+	start := time.Now()
+	defer func() { p.inObj += time.Since(start) }()
+	d := p.d
+	w, b := x[:classes*d], x[classes*d:]
+	gw, gb := g[:classes*d], g[classes*d:]
+	for i := range g {
+		g[i] = 0
+	}
+	inv := 1 / float64(p.s)
+	var loss float64
+	for k := 0; k < p.s; k++ {
+		row := p.a[k*d : k*d+d]
+		m := math.Inf(-1)
+		for c := 0; c < classes; c++ {
+			p.z[c] = dot(w[c*d:c*d+d], row) + b[c]
+			m = math.Max(m, p.z[c])
+		}
+		var sum float64
+		for c := 0; c < classes; c++ {
+			p.z[c] = math.Exp(p.z[c] - m)
+			sum += p.z[c]
+		}
+		loss += math.Log(sum) + m - (math.Log(p.z[p.y[k]]) + m)
+		for c := 0; c < classes; c++ {
+			r := p.z[c] / sum
+			if c == p.y[k] {
+				r--
+			}
+			r *= inv
+			gr := gw[c*d : c*d+d]
+			for j, v := range row {
+				gr[j] += r * v
+			}
+			gb[c] += r
+		}
+	}
+	var ww float64
+	for i, v := range w {
+		ww += v * v
+		gw[i] += p.l2 * v
+	}
+	return loss*inv + 0.5*p.l2*ww, nil
+}
+
+type row struct {
+	method     string
+	n          int
+	iters      int
+	evals      int
+	perIter    time.Duration
+	optPerIter time.Duration
+	stateBytes int64
+	heapBytes  int64
+}
+
+func heapAlloc() int64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
+}
+
+func run(method string, d, samples, iters, history int) (row, error) {
+	p := newSoftmax(d, samples, uint64(d))
+	n := p.n()
+	x0 := make([]float64, n)
+	runtime.GC()
+	base := heapAlloc()
+	peak := base
+	hook := func(second.IterInfo) {
+		if h := heapAlloc(); h > peak {
+			peak = h
+		}
+	}
+	var (
+		opt   second.Optimizer
+		err   error
+		state int64
+	)
+	switch method {
+	case "newton":
+		opt, err = second.NewNewton(x0, second.NewtonConfig{MaxIter: iters, TolGrad: -1, TolChange: -1, OnIter: hook})
+		state = second.NewtonBytes(n)
+	case "bfgs":
+		opt, err = second.NewBFGS(x0, second.BFGSConfig{MaxIter: iters, MaxEval: 1 << 30, TolGrad: -1, TolChange: -1, OnIter: hook})
+		state = second.BFGSBytes(n)
+	case "lbfgs":
+		opt, err = second.NewLBFGS(x0, second.LBFGSConfig{MaxIter: iters, MaxEval: 1 << 30, History: history, TolGrad: -1, TolChange: -1, OnIter: hook})
+		state = second.LBFGSBytes(n, history)
+	}
+	if err != nil {
+		return row{}, err
+	}
+	p.inObj = 0
+	start := time.Now()
+	res, err := opt.Step(p)
+	total := time.Since(start)
+	if err != nil && !errors.Is(err, second.ErrLineSearch) {
+		return row{}, err
+	}
+	hook(second.IterInfo{})
+	it := max(res.Iters, 1)
+	r := row{
+		method: method, n: n, iters: res.Iters, evals: res.Evals,
+		perIter:    total / time.Duration(it),
+		optPerIter: (total - p.inObj) / time.Duration(it),
+		stateBytes: state, heapBytes: peak - base,
+	}
+	runtime.KeepAlive(opt)
+	return r, nil
+}
+
+// fit returns the least-squares slope of log y on log x.
+func fit(xs, ys []float64) float64 {
+	var sx, sy, sxx, sxy float64
+	n := 0.0
+	for i := range xs {
+		if xs[i] <= 0 || ys[i] <= 0 {
+			continue
+		}
+		lx, ly := math.Log(xs[i]), math.Log(ys[i])
+		sx += lx
+		sy += ly
+		sxx += lx * lx
+		sxy += lx * ly
+		n++
+	}
+	if n < 2 {
+		return math.NaN()
+	}
+	return (n*sxy - sx*sy) / (n*sxx - sx*sx)
+}
+
+func mb(b int64) string { return fmt.Sprintf("%.2f", float64(b)/(1<<20)) }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/1e6) }
+
+func main() {
+	quick := flag.Bool("quick", false, "small sizes only")
+	samples := flag.Int("samples", 200, "training samples S")
+	history := flag.Int("history", 10, "L-BFGS history m")
+	maxNewton := flag.Int("max-newton", 3300, "largest N for Newton")
+	maxBFGS := flag.Int("max-bfgs", 6500, "largest N for BFGS")
+	maxLBFGS := flag.Int("max-lbfgs", 420000, "largest N for L-BFGS")
+	png := flag.String("png", "bench/second/scaling.png", "log-log plot output (empty: none)")
+	flag.Parse()
+	if *quick {
+		*maxNewton, *maxBFGS, *maxLBFGS = 500, 1000, 5000
+	}
+	iters := map[string]int{"newton": 2, "bfgs": 15, "lbfgs": 15}
+	limits := map[string]int{"newton": *maxNewton, "bfgs": *maxBFGS, "lbfgs": *maxLBFGS}
+	methods := []string{"newton", "bfgs", "lbfgs"}
+	var rows []row
+	for _, m := range methods {
+		for d := 10; classes*(d+1) <= limits[m]; d *= 2 {
+			r, err := run(m, d, *samples, iters[m], *history)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "second bench:", m, "d =", d, ":", err)
+				os.Exit(1)
+			}
+			fmt.Fprintf(os.Stderr, "%-6s N=%7d iters=%2d evals=%5d  %10s ms/iter  opt %10s ms/iter  heap %s MiB\n",
+				m, r.n, r.iters, r.evals, ms(r.perIter), ms(r.optPerIter), mb(r.heapBytes))
+			rows = append(rows, r)
+		}
+	}
+
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "Softmax classifier, %d classes, S = %d samples, GOMAXPROCS = %d, %s/%s, %s.\n\n",
+		classes, *samples, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	sb.WriteString("| method | N | iters | evals | time/iter (ms) | optimizer time/iter (ms) | state bytes (MiB) | heap growth (MiB) |\n")
+	sb.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&sb, "| %s | %d | %d | %d | %s | %s | %s | %s |\n",
+			r.method, r.n, r.iters, r.evals, ms(r.perIter), ms(r.optPerIter), mb(r.stateBytes), mb(r.heapBytes))
+	}
+	sb.WriteString("\nFitted exponents p in cost ∝ N^p (least squares on log-log; all sizes / largest 4):\n\n")
+	sb.WriteString("| method | time/iter | optimizer time/iter | state bytes | heap growth | expected (optimizer time, memory) |\n")
+	sb.WriteString("|---|---|---|---|---|---|\n")
+	expect := map[string]string{"newton": "N³ (Cholesky), N²", "bfgs": "N², N²", "lbfgs": "m·N, m·N"}
+	type series struct{ n, t, o, s, h []float64 }
+	all := map[string]*series{}
+	for _, m := range methods {
+		se := &series{}
+		for _, r := range rows {
+			if r.method != m {
+				continue
+			}
+			se.n = append(se.n, float64(r.n))
+			se.t = append(se.t, r.perIter.Seconds())
+			se.o = append(se.o, r.optPerIter.Seconds())
+			se.s = append(se.s, float64(r.stateBytes))
+			se.h = append(se.h, float64(r.heapBytes))
+		}
+		all[m] = se
+		top := func(v []float64) []float64 {
+			if len(v) > 4 {
+				return v[len(v)-4:]
+			}
+			return v
+		}
+		f := func(v []float64) string {
+			return fmt.Sprintf("%.2f / %.2f", fit(se.n, v), fit(top(se.n), top(v)))
+		}
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s |\n", m, f(se.t), f(se.o), f(se.s), f(se.h), expect[m])
+	}
+	fmt.Print(sb.String())
+
+	if *png == "" {
+		return
+	}
+	pl := plot.New()
+	pl.Title.Text = "optim/second scaling (softmax classifier)"
+	pl.X.Label.Text = "parameters N"
+	pl.Y.Label.Text = "seconds per iteration"
+	pl.X.Scale, pl.Y.Scale = plot.LogScale{}, plot.LogScale{}
+	pl.X.Tick.Marker, pl.Y.Tick.Marker = plot.LogTicks{}, plot.LogTicks{}
+	var args []any
+	names := append([]string(nil), methods...)
+	sort.Strings(names)
+	for _, m := range names {
+		se := all[m]
+		tot, opt := make(plotter.XYs, len(se.n)), make(plotter.XYs, 0, len(se.n))
+		for i := range se.n {
+			tot[i] = plotter.XY{X: se.n[i], Y: se.t[i]}
+			if se.o[i] > 0 {
+				opt = append(opt, plotter.XY{X: se.n[i], Y: se.o[i]})
+			}
+		}
+		args = append(args, m+" total", tot, m+" optimizer only", opt)
+	}
+	if err := plotutil.AddLinePoints(pl, args...); err != nil {
+		fmt.Fprintln(os.Stderr, "second bench: plot:", err)
+		os.Exit(1)
+	}
+	pl.Legend.Top = false
+	pl.Legend.Left = false
+	if err := pl.Save(7*vg.Inch, 5*vg.Inch, *png); err != nil {
+		fmt.Fprintln(os.Stderr, "second bench: plot:", err)
+		os.Exit(1)
+	}
+	fmt.Fprintln(os.Stderr, "wrote", *png)
+}

@@ -1,0 +1,227 @@
+package data
+
+import (
+	"errors"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// cifarRecords builds n records; record i has label (i+off)%10 and pixel j = (i+j)%256.
+func cifarRecords(n, off int) []byte {
+	b := make([]byte, 0, n*CIFARRecord)
+	for i := range n {
+		b = append(b, byte((i+off)%10))
+		for j := range CIFARImageBytes {
+			b = append(b, byte((i+j)%256))
+		}
+	}
+	return b
+}
+
+func writeCIFAR(t *testing.T, dir string, perFile int) {
+	t.Helper()
+	for k, name := range append(append([]string(nil), CIFAR10TrainFiles...), CIFAR10TestFile) {
+		if err := os.WriteFile(filepath.Join(dir, name), cifarRecords(perFile, k), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestLoadCIFAR10(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "cifar-10-batches-bin")
+	os.Mkdir(dir, 0o755)
+	writeCIFAR(t, dir, 3)
+	for _, d := range []string{dir, root} { // the folder itself or its parent
+		train, test, err := LoadCIFAR10(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if train.Len() != 15 || test.Len() != 3 || !equalInts(train.Shape(), []int{3, 32, 32}) {
+			t.Fatalf("got %d/%d examples of %v, want 15/3 of [3 32 32]", train.Len(), test.Len(), train.Shape())
+		}
+		// Training example 4 is record 1 of data_batch_2 (off 1): label 2, pixels (1+j)%256.
+		x := make([]float32, CIFARImageBytes)
+		if got := train.Get(4, x); got != 2 {
+			t.Errorf("label %d, want 2", got)
+		}
+		// Channel 1 (green), row 0, col 0 is byte 1024 of the image.
+		if got, want := x[1024], float32((1+1024)%256)/255; got != want {
+			t.Errorf("green pixel %v, want %v", got, want)
+		}
+		if got := test.Get(2, x); got != 7 || x[0] != float32(2)/255 {
+			t.Errorf("test example 2: label %d pixel %v", got, x[0])
+		}
+	}
+}
+
+func TestCIFARErrors(t *testing.T) {
+	good := cifarRecords(2, 0)
+	badLabel := cifarRecords(2, 0)
+	badLabel[CIFARRecord] = 10
+	for _, tc := range []struct {
+		name string
+		file string
+		b    []byte // nil removes the file
+		want error
+		msg  string
+	}{
+		{"missing", "data_batch_3.bin", nil, ErrNotFound, "no such file"},
+		{"empty", CIFAR10TestFile, []byte{}, ErrTruncated, "empty file"},
+		{"cut", "data_batch_1.bin", good[:len(good)-1], ErrTruncated, "1 whole records and 3072 bytes left"},
+		{"label", "data_batch_5.bin", badLabel, ErrLabel, "label 10 of record 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeCIFAR(t, dir, 2)
+			p := filepath.Join(dir, tc.file)
+			if tc.b == nil {
+				os.Remove(p)
+			} else {
+				os.WriteFile(p, tc.b, 0o644)
+			}
+			_, _, err := LoadCIFAR10(dir)
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.file) || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("got %v, want %v naming %s and %q", err, tc.want, tc.file, tc.msg)
+			}
+		})
+	}
+	if _, _, err := LoadCIFAR10(""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("empty dir: got %v", err)
+	}
+}
+
+func FuzzCIFAR(f *testing.F) {
+	f.Add(cifarRecords(1, 0))
+	f.Add(cifarRecords(2, 9))
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		x, y, err := ParseCIFARRecords("fuzz", b)
+		if err != nil {
+			var fe *FileError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a *FileError", err)
+			}
+			return
+		}
+		if len(y)*CIFARRecord != len(b) || len(x) != len(y)*CIFARImageBytes {
+			t.Fatalf("%d labels, %d values from %d bytes", len(y), len(x), len(b))
+		}
+		for _, l := range y {
+			if l < 0 || l >= CIFARClasses {
+				t.Fatalf("label %d", l)
+			}
+		}
+		for _, v := range x {
+			if v < 0 || v > 1 {
+				t.Fatalf("value %v outside [0, 1]", v)
+			}
+		}
+	})
+}
+
+func writePNG(t *testing.T, path string, img image.Image) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func solid(w, h int, c color.NRGBA) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.SetNRGBA(x, y, c)
+		}
+	}
+	return img
+}
+
+func TestLoadImageFolder(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []string{"dog", "cat"} {
+		os.Mkdir(filepath.Join(dir, c), 0o755)
+	}
+	img := solid(3, 2, color.NRGBA{R: 255, G: 51, B: 0, A: 255})
+	img.SetNRGBA(2, 1, color.NRGBA{R: 10, G: 20, B: 30, A: 255})
+	writePNG(t, filepath.Join(dir, "cat", "a.png"), img)
+	writePNG(t, filepath.Join(dir, "cat", "b.PNG"), solid(3, 2, color.NRGBA{A: 255}))
+	writePNG(t, filepath.Join(dir, "dog", "c.png"), solid(3, 2, color.NRGBA{R: 255, G: 255, B: 255, A: 255}))
+	f, _ := os.Create(filepath.Join(dir, "dog", "d.jpg"))
+	jpeg.Encode(f, solid(3, 2, color.NRGBA{R: 128, G: 128, B: 128, A: 255}), &jpeg.Options{Quality: 100})
+	f.Close()
+	os.WriteFile(filepath.Join(dir, "dog", "notes.txt"), []byte("ignored"), 0o644)
+	os.WriteFile(filepath.Join(dir, "README"), []byte("ignored"), 0o644)
+
+	ds, err := LoadImageFolder(dir, ImageFolderConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.Len() != 4 || !equalInts(ds.Shape(), []int{3, 2, 3}) || ds.Classes() != 2 || strings.Join(ds.ClassNames, ",") != "cat,dog" {
+		t.Fatalf("got %d examples of %v, classes %v", ds.Len(), ds.Shape(), ds.ClassNames)
+	}
+	if !equalInts(ds.Y, []int{0, 0, 1, 1}) {
+		t.Errorf("labels %v, want [0 0 1 1]", ds.Y)
+	}
+	x, _ := ds.Example(0)
+	// CHW: R plane, then G, then B; pixel (x=2, y=1) is index 5 of each plane.
+	for _, c := range []struct {
+		i    int
+		want float32
+	}{{0, 1}, {6, 0.2}, {12, 0}, {5, 10.0 / 255}, {11, 20.0 / 255}, {17, 30.0 / 255}} {
+		if x[c.i] != c.want {
+			t.Errorf("x[%d] = %v, want %v", c.i, x[c.i], c.want)
+		}
+	}
+	if x, _ := ds.Example(3); x[0] < 0.49 || x[0] > 0.52 {
+		t.Errorf("JPEG gray pixel %v, want about 0.5", x[0])
+	}
+	gray, err := LoadImageFolder(dir, ImageFolderConfig{Gray: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := gray.Example(2); !equalInts(gray.Shape(), []int{1, 2, 3}) || g[0] != 1 {
+		t.Errorf("gray: shape %v first %v", gray.Shape(), g[0])
+	}
+}
+
+func TestImageFolderErrors(t *testing.T) {
+	setup := func(t *testing.T) string {
+		dir := t.TempDir()
+		os.Mkdir(filepath.Join(dir, "a"), 0o755)
+		writePNG(t, filepath.Join(dir, "a", "1.png"), solid(4, 4, color.NRGBA{A: 255}))
+		return dir
+	}
+	for _, tc := range []struct {
+		name  string
+		apply func(dir string)
+		want  error
+		msg   string
+	}{
+		{"missing dir", func(dir string) { os.RemoveAll(dir) }, ErrNotFound, ""},
+		{"no classes", func(dir string) { os.RemoveAll(filepath.Join(dir, "a")) }, ErrNotFound, "no class subfolders"},
+		{"empty class", func(dir string) { os.Mkdir(filepath.Join(dir, "b"), 0o755) }, ErrNotFound, `class folder "b" has no`},
+		{"size", func(dir string) { writePNG(t, filepath.Join(dir, "a", "2.png"), solid(4, 5, color.NRGBA{})) }, ErrBadImage, "is 4x5, but"},
+		{"corrupt", func(dir string) { os.WriteFile(filepath.Join(dir, "a", "0.png"), []byte("nope"), 0o644) }, ErrBadImage, "0.png"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := setup(t)
+			tc.apply(dir)
+			_, err := LoadImageFolder(dir, ImageFolderConfig{})
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("got %v, want %v with %q", err, tc.want, tc.msg)
+			}
+		})
+	}
+}

@@ -1,0 +1,81 @@
+package kernel
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// gemmShape is one benchmarked product C(m×n) = op(A)·op(B) with inner dimension k.
+type gemmShape struct {
+	name           string
+	transA, transB bool
+	m, n, k        int
+}
+
+// benchShapes are the square sizes and the products of one training step of the MLP
+// 784-512-512-10 at batch 128: forward Y = X·Wᵀ (NT), input gradient dX = dY·W (NN) and
+// weight gradient dW = dYᵀ·X (TN), for each of the three layers. The same list (same
+// names) is timed in PyTorch by bench/sgemm/torch_sgemm.py.
+var benchShapes = []gemmShape{
+	{"sq128", false, false, 128, 128, 128},
+	{"sq256", false, false, 256, 256, 256},
+	{"sq512", false, false, 512, 512, 512},
+	{"sq1024", false, false, 1024, 1024, 1024},
+	{"fc1_fwd_NT_128x512x784", false, true, 128, 512, 784},
+	{"fc1_dX_NN_128x784x512", false, false, 128, 784, 512},
+	{"fc1_dW_TN_512x784x128", true, false, 512, 784, 128},
+	{"fc2_fwd_NT_128x512x512", false, true, 128, 512, 512},
+	{"fc2_dX_NN_128x512x512", false, false, 128, 512, 512},
+	{"fc2_dW_TN_512x512x128", true, false, 512, 512, 128},
+	{"fc3_fwd_NT_128x10x512", false, true, 128, 10, 512},
+	{"fc3_dX_NN_128x512x10", false, false, 128, 512, 10},
+	{"fc3_dW_TN_10x512x128", true, false, 10, 512, 128},
+}
+
+// BenchmarkSgemm reports GFLOP/s (2mnk flops per product) of the active path with the
+// default thread count; TEMPER_KERNEL selects the path.
+func BenchmarkSgemm(b *testing.B) {
+	for _, s := range benchShapes {
+		b.Run(fmt.Sprintf("%s/%s", s.name, Name()), func(b *testing.B) {
+			benchGemm(b, s)
+		})
+	}
+}
+
+func benchGemm(b *testing.B, s gemmShape) {
+	r := rand.New(rand.NewPCG(1, 1))
+	a := randSlice(r, s.m*s.k)
+	bb := randSlice(r, s.k*s.n)
+	c := make([]float32, s.m*s.n)
+	lda, ldb := s.k, s.n
+	if s.transA {
+		lda = s.m
+	}
+	if s.transB {
+		ldb = s.k
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+	}
+	flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkMicroKernel times the active micro-kernel alone on cache-resident slivers
+// (one thread): the ceiling for Sgemm per core.
+func BenchmarkMicroKernel(b *testing.B) {
+	im := impl
+	k := im.kc
+	r := rand.New(rand.NewPCG(1, 1))
+	ap, bp := randSlice(r, im.mr*k), randSlice(r, im.nr*k*8)
+	c := make([]float32, im.mr*im.nr*8)
+	for b.Loop() {
+		for t := 0; t < 8; t++ {
+			im.kernT(k, ap, im.mr, bp[t*im.nr*k:], c[t*im.nr:], im.nr*8, 1, 1)
+		}
+	}
+	flops := 2 * float64(im.mr*im.nr*k*8)
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}

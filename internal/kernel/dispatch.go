@@ -1,0 +1,94 @@
+package kernel
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// implementation is one complete set of kernels (one instruction-set path).
+type implementation struct {
+	name string
+
+	// sgemm: micro-tile mr×nr, cache blocks kc (depth) and nc (columns of packed B, a
+	// multiple of nr).
+	mr, nr, kc, nc int
+	// kernN and kernT compute the full mr×nr tile c = alpha*A·bp + beta*c (beta == 0:
+	// overwrite, c is not read) from an A sliver read in place and a packed k×nr sliver
+	// bp of B; c has leading dimension ldc. kernN reads A's element (r, p) at a[r*lda+p]
+	// (rows of a row-major A), kernT at a[p*lda+r] (columns of a stored Aᵀ, or a packed
+	// sliver with lda = mr).
+	kernN, kernT gemmKernel
+	// packB packs op(B)[p0:p0+kc, j0:j0+nc] into slivers of nr columns (see packBGeneric).
+	packB func(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc, nr int)
+
+	axpy         func(alpha float32, x, y []float32)
+	scale        func(alpha float32, x []float32)
+	add          func(dst, src []float32)
+	relu         func(dst, src []float32)
+	reluBackward func(dst, grad, out []float32)
+	dot          func(x, y []float32) float32
+}
+
+var generic = &implementation{
+	name: "generic",
+	mr: 4, nr: 4, kc: 256, nc: 512,
+	kernN: kernGenericN,
+	kernT: kernGenericT,
+	packB: packBGeneric,
+
+	axpy:         axpyGeneric,
+	scale:        scaleGeneric,
+	add:          addGeneric,
+	relu:         reluGeneric,
+	reluBackward: reluBackwardGeneric,
+	dot:          dotGeneric,
+}
+
+type gemmKernel func(k int, a []float32, lda int, bp, c []float32, ldc int, alpha, beta float32)
+
+// impl is the active implementation, chosen once at start (see init) or by SetKernel.
+var impl = generic
+
+// implementations returns the paths this CPU can run, best first; generic is last.
+func implementations() []*implementation {
+	return append(archImplementations(), generic)
+}
+
+func init() {
+	if name := strings.TrimSpace(os.Getenv("TEMPER_KERNEL")); name != "" {
+		if err := SetKernel(name); err != nil {
+			fmt.Fprintf(os.Stderr, "temper: TEMPER_KERNEL: %v; using %s\n", err, implementations()[0].name)
+		} else {
+			return
+		}
+	}
+	impl = implementations()[0]
+}
+
+// Name returns the name of the active kernel path: "avx512", "avx2" or "generic".
+func Name() string { return impl.name }
+
+// Available returns the kernel paths this CPU supports, best first ("generic" is always
+// last and always present).
+func Available() []string {
+	var names []string
+	for _, im := range implementations() {
+		names = append(names, im.name)
+	}
+	return names
+}
+
+// SetKernel makes the named path ("generic", "avx2", "avx512") active for all kernels.
+// It returns an error if the path is unknown or this CPU cannot run it. It must not be
+// called while kernels are running (tests and start-up only). The environment variable
+// TEMPER_KERNEL does the same at start.
+func SetKernel(name string) error {
+	for _, im := range implementations() {
+		if im.name == name {
+			impl = im
+			return nil
+		}
+	}
+	return fmt.Errorf("kernel: path %q not available on this CPU (available: %s)", name, strings.Join(Available(), ", "))
+}

@@ -1,0 +1,268 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// forEachPath runs f with every kernel path this CPU supports made active.
+func forEachPath(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	saved := impl
+	defer func() { impl = saved }()
+	for _, name := range Available() {
+		if err := SetKernel(name); err != nil {
+			t.Fatal(err)
+		}
+		t.Run(name, f)
+	}
+}
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.Float64()*2 - 1)
+	}
+	return s
+}
+
+// refGemm computes alpha*op(A)*op(B) + beta*C in float64, and the magnitude bound
+// |alpha|*|op(A)|*|op(B)| + |beta*C| used for the error bound.
+func refGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) (want, mag []float64) {
+	want = make([]float64, m*n)
+	mag = make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s, sa float64
+			for p := 0; p < k; p++ {
+				var av, bv float64
+				if transA {
+					av = float64(a[p*lda+i])
+				} else {
+					av = float64(a[i*lda+p])
+				}
+				if transB {
+					bv = float64(b[j*ldb+p])
+				} else {
+					bv = float64(b[p*ldb+j])
+				}
+				s += av * bv
+				sa += math.Abs(av * bv)
+			}
+			w := float64(alpha) * s
+			g := math.Abs(float64(alpha)) * sa
+			if beta != 0 {
+				w += float64(beta) * float64(c[i*ldc+j])
+				g += math.Abs(float64(beta) * float64(c[i*ldc+j]))
+			}
+			want[i*n+j] = w
+			mag[i*n+j] = g
+		}
+	}
+	return want, mag
+}
+
+type gemmCase struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	pad            int // extra leading-dimension padding of A, B and C
+}
+
+func (g gemmCase) String() string {
+	t := func(b bool) string {
+		if b {
+			return "T"
+		}
+		return "N"
+	}
+	return fmt.Sprintf("%s%s_m%d_n%d_k%d_a%g_b%g_pad%d", t(g.transA), t(g.transB), g.m, g.n, g.k, g.alpha, g.beta, g.pad)
+}
+
+// checkGemmCase runs Sgemm on random data and compares with the float64 reference.
+// Error bound: each C element is a float32 dot product of length k (k roundings), plus
+// the roundings of alpha (folded into packed A), of beta*C and of the final add:
+// |err| <= gamma_{k+3} * (|alpha|·|A|·|B| + |beta·C|) with gamma_n = n*u/(1-n*u),
+// u = 2^-24 (Higham, Accuracy and Stability of Numerical Algorithms, §3.1). This is a
+// worst-case bound, so the test cannot flake; typical errors are ~sqrt(k) times smaller.
+func checkGemmCase(t *testing.T, r *rand.Rand, g gemmCase) {
+	t.Helper()
+	ar, ac := g.m, g.k
+	if g.transA {
+		ar, ac = g.k, g.m
+	}
+	br, bc := g.k, g.n
+	if g.transB {
+		br, bc = g.n, g.k
+	}
+	lda, ldb, ldc := ac+g.pad, bc+g.pad, g.n+g.pad
+	a := randSlice(r, max(ar*lda, 1))
+	b := randSlice(r, max(br*ldb, 1))
+	c := randSlice(r, max(g.m*ldc, 1))
+	if g.beta == 0 {
+		for i := range c {
+			if i%3 == 0 {
+				c[i] = float32(math.NaN()) // beta == 0 must not propagate NaN
+			}
+		}
+	}
+	orig := append([]float32(nil), c...)
+	want, mag := refGemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, a, lda, b, ldb, g.beta, c, ldc)
+	Sgemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, a, lda, b, ldb, g.beta, c, ldc)
+	nu := float64(g.k+3) * 0x1p-24
+	gamma := nu / (1 - nu)
+	bad := 0
+	for i := 0; i < g.m; i++ {
+		for j := 0; j < ldc; j++ {
+			got := c[i*ldc+j]
+			if j >= g.n {
+				if math.Float32bits(got) != math.Float32bits(orig[i*ldc+j]) {
+					t.Fatalf("%v: padding C[%d,%d] changed: %v -> %v", g, i, j, orig[i*ldc+j], got)
+				}
+				continue
+			}
+			w := want[i*g.n+j]
+			tol := gamma*mag[i*g.n+j] + 1e-30
+			if d := math.Abs(float64(got) - w); !(d <= tol) {
+				if bad < 5 {
+					t.Errorf("%v: C[%d,%d] = %v, want %v (|err| %.3g > bound %.3g)", g, i, j, got, w, d, tol)
+				}
+				bad++
+			}
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%v: %d wrong elements", g, bad)
+	}
+}
+
+func TestSgemmShapes(t *testing.T) {
+	sizes := []int{1, 2, 3, 7, 17, 31, 33, 127, 129}
+	if !testing.Short() {
+		sizes = append(sizes, 513)
+	}
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 2))
+		n := 0
+		for _, m := range sizes {
+			for _, nn := range sizes {
+				for ti := 0; ti < 4; ti++ {
+					// k cycles through the sizes; alpha/beta/padding vary with the case.
+					k := sizes[(n*7+ti)%len(sizes)]
+					if m*nn*k > 40_000_000 {
+						k = 17
+					}
+					g := gemmCase{transA: ti&1 != 0, transB: ti&2 != 0, m: m, n: nn, k: k,
+						alpha: []float32{1, -0.5, 2}[n%3], beta: []float32{0, 1, 0.25}[(n/3)%3], pad: []int{0, 3, 16}[n%3]}
+					checkGemmCase(t, r, g)
+					n++
+				}
+			}
+		}
+	})
+}
+
+func TestSgemmSpecial(t *testing.T) {
+	cases := []gemmCase{
+		{m: 0, n: 5, k: 3, alpha: 1},
+		{m: 5, n: 0, k: 3, alpha: 1},
+		{m: 4, n: 5, k: 0, alpha: 1, beta: 0},
+		{m: 4, n: 5, k: 0, alpha: 1, beta: 0.5},
+		{m: 4, n: 5, k: 3, alpha: 0, beta: 2},
+		{m: 64, n: 64, k: 64, alpha: 1, beta: 0},
+		{m: 96, n: 256, k: 600, alpha: 1, beta: 1, pad: 5},         // several k blocks
+		{transB: true, m: 128, n: 512, k: 784, alpha: 1, beta: 0},  // MLP forward
+		{m: 128, n: 784, k: 512, alpha: 1, beta: 0},                // MLP dX
+		{transA: true, m: 512, n: 784, k: 128, alpha: 1, beta: 1},  // MLP dW (accumulate)
+		{transA: true, m: 10, n: 512, k: 128, alpha: 1, beta: 0},   // MLP last layer dW
+		{transB: true, m: 128, n: 10, k: 512, alpha: 1, beta: 0},   // MLP last layer forward
+		{transA: true, transB: true, m: 300, n: 700, k: 50, alpha: -1, beta: 0.5, pad: 1},
+	}
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 4))
+		for _, g := range cases {
+			checkGemmCase(t, r, g)
+		}
+	})
+}
+
+// TestSgemmDeterministic checks bit-identical results for a fixed thread count.
+func TestSgemmDeterministic(t *testing.T) {
+	defer SetThreads(Threads())
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 6))
+		m, n, k := 200, 530, 300
+		a, b := randSlice(r, m*k), randSlice(r, n*k)
+		for _, th := range []int{1, 2, 3, 4} {
+			SetThreads(th)
+			var first []float32
+			for rep := 0; rep < 3; rep++ {
+				c := make([]float32, m*n)
+				Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+				if first == nil {
+					first = c
+					continue
+				}
+				for i := range c {
+					if math.Float32bits(c[i]) != math.Float32bits(first[i]) {
+						t.Fatalf("threads=%d rep %d: C[%d] = %v, first run %v", th, rep, i, c[i], first[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestSgemmPanics(t *testing.T) {
+	tests := []struct {
+		name string
+		f    func()
+	}{
+		{"short a", func() { Sgemm(false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2) }},
+		{"small lda", func() { Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 1, make([]float32, 4), 2, 0, make([]float32, 4), 2) }},
+		{"short c", func() { Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2) }},
+		{"negative", func() { Sgemm(false, false, -1, 2, 2, 1, nil, 2, nil, 2, 0, nil, 2) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("no panic")
+				}
+			}()
+			tt.f()
+		})
+	}
+}
+
+func TestSgemmAllocs(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	m, n, k := 128, 512, 256
+	a, b, c := randSlice(r, m*k), randSlice(r, n*k), make([]float32, m*n)
+	Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+	allocs := testing.AllocsPerRun(20, func() {
+		Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+	})
+	if allocs > 0.5 {
+		t.Errorf("Sgemm allocates %.1f times per call, want 0", allocs)
+	}
+}
+
+func TestKernelSelection(t *testing.T) {
+	saved := impl
+	defer func() { impl = saved }()
+	av := Available()
+	if av[len(av)-1] != "generic" {
+		t.Fatalf("Available() = %v, want generic last", av)
+	}
+	for _, name := range av {
+		if err := SetKernel(name); err != nil || Name() != name {
+			t.Errorf("SetKernel(%q) = %v, Name() = %q", name, err, Name())
+		}
+	}
+	if err := SetKernel("nonsense"); err == nil {
+		t.Errorf("SetKernel(nonsense) = nil, want error")
+	}
+}

@@ -1,0 +1,127 @@
+package nn_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/temperml/temper/ag"
+	"github.com/temperml/temper/ag/gradcheck"
+	"github.com/temperml/temper/nn"
+	"github.com/temperml/temper/rng"
+	"github.com/temperml/temper/tensor"
+)
+
+func TestLinearGradcheck(t *testing.T) {
+	r := rng.New(1)
+	f := func(_ *ag.Tape, in []*ag.Var) *ag.Var { return nn.LinearOp(in[0], in[1], in[2]) }
+	err := gradcheck.Check(f, []*tensor.Tensor{tensor.Randn(r, 4, 5), tensor.Randn(r, 3, 5), tensor.Randn(r, 3)}, gradcheck.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noBias := func(_ *ag.Tape, in []*ag.Var) *ag.Var { return nn.LinearOp(in[0], in[1], nil) }
+	if err := gradcheck.Check(noBias, []*tensor.Tensor{tensor.Randn(r, 4, 5), tensor.Randn(r, 3, 5)}, gradcheck.Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMLPNamesMatchPyTorch(t *testing.T) {
+	m, err := nn.Build("mlp", nn.ModelConfig{}, rng.New(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		name  string
+		shape []int
+	}{{"1.weight", []int{512, 784}}, {"1.bias", []int{512}}, {"4.weight", []int{512, 512}}, {"4.bias", []int{512}}, {"7.weight", []int{10, 512}}, {"7.bias", []int{10}}}
+	ps := nn.Params(m)
+	if len(ps) != len(want) {
+		t.Fatalf("got %d params, want %d", len(ps), len(want))
+	}
+	for i, w := range want {
+		if ps[i].Name != w.name || !tensor.SameShape(ps[i].Value.Shape(), w.shape) {
+			t.Errorf("param %d = %s %v, want %s %v", i, ps[i].Name, ps[i].Value.Shape(), w.name, w.shape)
+		}
+	}
+	if got := nn.NumParams(m); got != 784*512+512+512*512+512+512*10+10 {
+		t.Errorf("NumParams = %d", got)
+	}
+}
+
+func TestDefaultInitBounds(t *testing.T) {
+	l := nn.NewLinear(100, 50, rng.New(3), nn.LinearConfig{})
+	bound := float32(1 / math.Sqrt(100))
+	maxAbs := float32(0)
+	for _, v := range l.Weight.Value.Data() {
+		maxAbs = max(maxAbs, float32(math.Abs(float64(v))))
+	}
+	if maxAbs > bound || maxAbs < 0.9*bound {
+		t.Fatalf("max |w| = %v, want just below %v (PyTorch kaiming_uniform a=√5)", maxAbs, bound)
+	}
+	w := tensor.New(256, 1024)
+	nn.KaimingNormal(0)(w, rng.New(4))
+	var ss float64
+	for _, v := range w.Data() {
+		ss += float64(v) * float64(v)
+	}
+	std := math.Sqrt(ss / float64(w.Len()))
+	if want := math.Sqrt(2.0 / 1024); math.Abs(std-want)/want > 0.02 {
+		t.Fatalf("kaiming normal std = %v, want %v", std, want)
+	}
+}
+
+func TestDropoutTrainEval(t *testing.T) {
+	d, err := nn.NewDropout(0.25, rng.New(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := ag.NewTape()
+	x := tp.Const(tensor.Full(1, 100000))
+	y := d.Forward(x).Value.Data()
+	zeros, sum := 0, 0.0
+	for _, v := range y {
+		if v == 0 {
+			zeros++
+		} else if math.Abs(float64(v)-1/0.75) > 1e-6 {
+			t.Fatalf("kept value %v, want %v", v, 1/0.75)
+		}
+		sum += float64(v)
+	}
+	if frac := float64(zeros) / 1e5; math.Abs(frac-0.25) > 0.01 {
+		t.Errorf("dropped fraction %v, want 0.25", frac)
+	}
+	if mean := sum / 1e5; math.Abs(mean-1) > 0.01 {
+		t.Errorf("mean %v, want 1 (inverted dropout keeps the expectation)", mean)
+	}
+	nn.SetTraining(nn.NewSequential(d), false)
+	if got := d.Forward(x); got != x {
+		t.Error("eval-mode dropout is not the identity")
+	}
+	if _, err := nn.NewDropout(1, nil); err == nil {
+		t.Error("p=1 accepted")
+	}
+}
+
+func TestStateDictRoundTrip(t *testing.T) {
+	a, _ := nn.Build("mlp", nn.ModelConfig{}, rng.New(1))
+	b, _ := nn.Build("mlp", nn.ModelConfig{}, rng.New(2))
+	sd := map[string]*tensor.Tensor{}
+	for _, e := range nn.StateDict(a) {
+		sd[e.Name] = e.T
+	}
+	if err := nn.LoadStateDict(b, sd, true); err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range nn.StateDict(b) {
+		if e.T.Data()[0] != nn.StateDict(a)[i].T.Data()[0] {
+			t.Fatalf("%s not copied", e.Name)
+		}
+	}
+	delete(sd, "4.bias")
+	if err := nn.LoadStateDict(b, sd, true); err == nil {
+		t.Fatal("missing entry accepted")
+	}
+	sd["4.bias"] = tensor.New(3)
+	if err := nn.LoadStateDict(b, sd, true); err == nil {
+		t.Fatal("wrong shape accepted")
+	}
+}

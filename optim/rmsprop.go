@@ -1,0 +1,217 @@
+package optim
+
+import "math"
+
+// RMSPropConfig configures RMSProp. Zero values are the documented defaults (PyTorch's).
+type RMSPropConfig struct {
+	// LR is the learning rate of groups whose LR is zero; zero means 0.01.
+	LR float64
+	// Alpha in [0, 1] is the smoothing constant of the squared-gradient average; zero
+	// means 0.99 (for α = 0 exactly, pass math.SmallestNonzeroFloat64, which is 0 in
+	// float32 arithmetic).
+	Alpha float64
+	// Eps > 0 is added to the denominator; zero means 1e-8.
+	Eps float64
+	// WeightDecay λ >= 0 (coupled) for groups whose WeightDecay is zero; default 0.
+	WeightDecay float64
+	// Momentum μ in [0, 1); default 0 (no momentum buffer).
+	Momentum float64
+	// Centered divides by an estimate of the gradient's variance instead of its second
+	// moment (Graves 2013).
+	Centered bool
+}
+
+// RMSProp is Hinton's RMSProp (Lecture 6e of "Neural Networks for Machine Learning",
+// Coursera 2012), with the centered variant of A. Graves, "Generating Sequences With
+// Recurrent Neural Networks" (2013), exactly PyTorch 1.13's torch.optim.RMSprop:
+//
+//	g = g + λθ
+//	v = αv + (1-α)g²
+//	m = αm + (1-α)g,  v' = v - m²      (centered)   else v' = v
+//	a = √v' + ε
+//	b = μb + g/a,  θ = θ - ηb           (μ > 0)      else θ = θ - ηg/a
+//
+// Note that ε is added outside the square root (as in PyTorch; TensorFlow adds it inside).
+// State keys: "<name>.square_avg", "<name>.momentum_buffer" (μ > 0), "<name>.grad_avg"
+// (centered) and "<name>.step". Differences from PyTorch: momentum must be below 1 and
+// alpha at most 1 (PyTorch only requires both >= 0).
+type RMSProp struct {
+	base
+	cfg        RMSPropConfig
+	iMom, iAvg int // buffer indexes, -1 when absent
+	c          rmsCoef
+}
+
+// NewRMSProp validates cfg and returns an RMSProp optimizer over groups.
+func NewRMSProp(groups []*Group, cfg RMSPropConfig) (*RMSProp, error) {
+	if cfg.LR == 0 {
+		cfg.LR = 1e-2
+	}
+	if cfg.Alpha == 0 {
+		cfg.Alpha = 0.99
+	}
+	if cfg.Eps == 0 {
+		cfg.Eps = 1e-8
+	}
+	inf := math.Inf(1)
+	if err := checkRange("learning rate", cfg.LR, 0, inf, false); err != nil {
+		return nil, err
+	}
+	if err := checkRange("alpha", cfg.Alpha, 0, 1, true); err != nil {
+		return nil, err
+	}
+	if err := checkRange("eps", cfg.Eps, 0, inf, false); err != nil {
+		return nil, err
+	}
+	if err := checkRange("weight decay", cfg.WeightDecay, 0, inf, false); err != nil {
+		return nil, err
+	}
+	if err := checkRange("momentum", cfg.Momentum, 0, 1, false); err != nil {
+		return nil, err
+	}
+	bufs := []string{"square_avg"}
+	o := &RMSProp{cfg: cfg, iMom: -1, iAvg: -1}
+	if cfg.Momentum > 0 {
+		o.iMom = len(bufs)
+		bufs = append(bufs, "momentum_buffer")
+	}
+	if cfg.Centered {
+		o.iAvg = len(bufs)
+		bufs = append(bufs, "grad_avg")
+	}
+	b, err := newBase("rmsprop", groups, cfg.LR, cfg.WeightDecay, false, bufs, 0)
+	if err != nil {
+		return nil, err
+	}
+	o.base = b
+	o.run = o.update
+	return o, nil
+}
+
+// Config returns the configuration with defaults filled in.
+func (o *RMSProp) Config() RMSPropConfig { return o.cfg }
+
+// Step applies one RMSProp update to every parameter that has a gradient.
+func (o *RMSProp) Step() {
+	o.c = rmsCoef{
+		alpha: float32(o.cfg.Alpha), oma: float32(1 - o.cfg.Alpha),
+		eps: float32(o.cfg.Eps), mom: float32(o.cfg.Momentum),
+	}
+	for gi, g := range o.groups {
+		o.c.lr = float32(-g.LR)
+		o.c.wd = float32(g.WeightDecay)
+		for pi, prm := range g.Params {
+			p, gr, ok := grads(prm)
+			if !ok {
+				continue
+			}
+			s := &o.slots[gi][pi]
+			s.step[0]++
+			o.launch(p, gr, s.bufs)
+		}
+	}
+}
+
+func (o *RMSProp) update(lo, hi int) {
+	c := o.cur.sub(lo, hi)
+	bufs := [3][]float32{c.b0, c.b1, c.b2}
+	switch {
+	case o.iAvg >= 0:
+		var buf []float32
+		if o.iMom >= 0 {
+			buf = bufs[o.iMom]
+		}
+		rmsCentered(c.p, c.g, c.b0, bufs[o.iAvg], buf, &o.c)
+	case o.iMom >= 0:
+		rmsMomentum(c.p, c.g, c.b0, bufs[o.iMom], &o.c)
+	default:
+		rmsPlain(c.p, c.g, c.b0, &o.c)
+	}
+}
+
+type rmsCoef struct{ alpha, oma, eps, mom, lr, wd float32 }
+
+func rmsPlain(p, g, sq []float32, c *rmsCoef) {
+	alpha, oma, eps, lr, wd := c.alpha, c.oma, c.eps, c.lr, c.wd
+	g = g[:len(p)]
+	sq = sq[:len(p)]
+	if n := len(p) &^ 7; n > 0 && vector() {
+		rmsPlainAVX2(&p[0], &g[0], &sq[0], n, c)
+		p, g, sq = p[n:], g[n:], sq[n:]
+	}
+	for i, v := range p {
+		d := g[i]
+		if wd != 0 {
+			d += wd * v
+		}
+		s := sq[i]*alpha + oma*d*d
+		sq[i] = s
+		p[i] = v + lr*d/(sqrt32(s)+eps)
+	}
+}
+
+func rmsMomentum(p, g, sq, buf []float32, c *rmsCoef) {
+	alpha, oma, eps, mom, lr, wd := c.alpha, c.oma, c.eps, c.mom, c.lr, c.wd
+	g = g[:len(p)]
+	sq = sq[:len(p)]
+	buf = buf[:len(p)]
+	if n := len(p) &^ 7; n > 0 && vector() {
+		rmsMomentumAVX2(&p[0], &g[0], &sq[0], &buf[0], n, c)
+		p, g, sq, buf = p[n:], g[n:], sq[n:], buf[n:]
+	}
+	for i, v := range p {
+		d := g[i]
+		if wd != 0 {
+			d += wd * v
+		}
+		s := sq[i]*alpha + oma*d*d
+		sq[i] = s
+		b := buf[i]*mom + d/(sqrt32(s)+eps)
+		buf[i] = b
+		p[i] = v + lr*b
+	}
+}
+
+// rmsCentered handles the centered variant, with momentum when buf is non-nil.
+func rmsCentered(p, g, sq, avg, buf []float32, c *rmsCoef) {
+	alpha, oma, eps, mom, lr, wd := c.alpha, c.oma, c.eps, c.mom, c.lr, c.wd
+	g = g[:len(p)]
+	sq = sq[:len(p)]
+	avg = avg[:len(p)]
+	if buf == nil {
+		if n := len(p) &^ 7; n > 0 && vector() {
+			rmsCenteredAVX2(&p[0], &g[0], &sq[0], &avg[0], n, c)
+			p, g, sq, avg = p[n:], g[n:], sq[n:], avg[n:]
+		}
+		for i, v := range p {
+			d := g[i]
+			if wd != 0 {
+				d += wd * v
+			}
+			s := sq[i]*alpha + oma*d*d
+			sq[i] = s
+			m := avg[i]*alpha + oma*d
+			avg[i] = m
+			p[i] = v + lr*d/(sqrt32(s-m*m)+eps)
+		}
+		return
+	}
+	buf = buf[:len(p)]
+	if n := len(p) &^ 7; n > 0 && vector() {
+		rmsCenteredMomentumAVX2(&p[0], &g[0], &sq[0], &avg[0], &buf[0], n, c)
+		p, g, sq, avg, buf = p[n:], g[n:], sq[n:], avg[n:], buf[n:]
+	}
+	for i, v := range p {
+		d := g[i]
+		if wd != 0 {
+			d += wd * v
+		}
+		s := sq[i]*alpha + oma*d*d
+		sq[i] = s
+		m := avg[i]*alpha + oma*d
+		avg[i] = m
+		b := buf[i]*mom + d/(sqrt32(s-m*m)+eps)
+		buf[i] = b
+		p[i] = v + lr*b
+	}
+}

@@ -1,0 +1,580 @@
+// AVX2 loops for the optimizers' hot updates. Each computes exactly the float32
+// operations of the Go loop it replaces, in the same order, with unfused multiplies and
+// adds and correctly rounded VSQRTPS/VDIVPS, so the results are bit-identical to the
+// portable Go code. n must be a multiple of 8; the caller handles the tail.
+
+//go:build amd64
+
+#include "textflag.h"
+
+// func sgdPlainAVX2(p, grad *float32, n int, lr, wd float32)
+TEXT ·sgdPlainAVX2(SB), NOSPLIT, $0-32
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS lr+24(FP), Y8
+	VBROADCASTSS wd+28(FP), Y9
+	XORQ AX, AX
+	MOVL wd+28(FP), R8
+	ANDL $0x7fffffff, R8
+	JZ sgdPlainAVX2_nowd
+sgdPlainAVX2_wd:
+	CMPQ AX, CX
+	JGE sgdPlainAVX2_wd_done
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VMULPS Y9, Y0, Y2
+	VADDPS Y2, Y1, Y1
+	VMULPS Y1, Y8, Y1
+	VADDPS Y1, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP sgdPlainAVX2_wd
+sgdPlainAVX2_wd_done:
+	VZEROUPPER
+	RET
+
+sgdPlainAVX2_nowd:
+	CMPQ AX, CX
+	JGE sgdPlainAVX2_nowd_done
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VMULPS Y1, Y8, Y1
+	VADDPS Y1, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP sgdPlainAVX2_nowd
+sgdPlainAVX2_nowd_done:
+	VZEROUPPER
+	RET
+
+// func sgdMomentumAVX2(p, grad, b *float32, n int, lr, wd, mom, damp float32)
+TEXT ·sgdMomentumAVX2(SB), NOSPLIT, $0-48
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS lr+32(FP), Y8
+	VBROADCASTSS wd+36(FP), Y9
+	VBROADCASTSS mom+40(FP), Y10
+	VBROADCASTSS damp+44(FP), Y11
+	XORQ AX, AX
+	MOVL wd+36(FP), R8
+	ANDL $0x7fffffff, R8
+	JZ sgdMomentumAVX2_nowd
+sgdMomentumAVX2_wd:
+	CMPQ AX, CX
+	JGE sgdMomentumAVX2_wd_done
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VMULPS Y9, Y0, Y2
+	VADDPS Y2, Y1, Y1
+	VMULPS (DX)(AX*4), Y10, Y3
+	VMULPS Y1, Y11, Y1
+	VADDPS Y1, Y3, Y3
+	VMOVUPS Y3, (DX)(AX*4)
+	VMULPS Y3, Y8, Y3
+	VADDPS Y3, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP sgdMomentumAVX2_wd
+sgdMomentumAVX2_wd_done:
+	VZEROUPPER
+	RET
+
+sgdMomentumAVX2_nowd:
+	CMPQ AX, CX
+	JGE sgdMomentumAVX2_nowd_done
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VMULPS (DX)(AX*4), Y10, Y3
+	VMULPS Y1, Y11, Y1
+	VADDPS Y1, Y3, Y3
+	VMOVUPS Y3, (DX)(AX*4)
+	VMULPS Y3, Y8, Y3
+	VADDPS Y3, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP sgdMomentumAVX2_nowd
+sgdMomentumAVX2_nowd_done:
+	VZEROUPPER
+	RET
+
+// func sgdNesterovAVX2(p, grad, b *float32, n int, lr, wd, mom float32)
+TEXT ·sgdNesterovAVX2(SB), NOSPLIT, $0-44
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS lr+32(FP), Y8
+	VBROADCASTSS wd+36(FP), Y9
+	VBROADCASTSS mom+40(FP), Y10
+	XORQ AX, AX
+	MOVL wd+36(FP), R8
+	ANDL $0x7fffffff, R8
+	JZ sgdNesterovAVX2_nowd
+sgdNesterovAVX2_wd:
+	CMPQ AX, CX
+	JGE sgdNesterovAVX2_wd_done
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VMULPS Y9, Y0, Y2
+	VADDPS Y2, Y1, Y1
+	VMULPS (DX)(AX*4), Y10, Y3
+	VADDPS Y1, Y3, Y3
+	VMOVUPS Y3, (DX)(AX*4)
+	VMULPS Y3, Y10, Y3
+	VADDPS Y3, Y1, Y1
+	VMULPS Y1, Y8, Y1
+	VADDPS Y1, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP sgdNesterovAVX2_wd
+sgdNesterovAVX2_wd_done:
+	VZEROUPPER
+	RET
+
+sgdNesterovAVX2_nowd:
+	CMPQ AX, CX
+	JGE sgdNesterovAVX2_nowd_done
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VMULPS (DX)(AX*4), Y10, Y3
+	VADDPS Y1, Y3, Y3
+	VMOVUPS Y3, (DX)(AX*4)
+	VMULPS Y3, Y10, Y3
+	VADDPS Y3, Y1, Y1
+	VMULPS Y1, Y8, Y1
+	VADDPS Y1, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP sgdNesterovAVX2_nowd
+sgdNesterovAVX2_nowd_done:
+	VZEROUPPER
+	RET
+
+// func adamAVX2(p, grad, m, v *float32, n int, c *adamCoef)
+TEXT ·adamAVX2(SB), NOSPLIT, $0-48
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), DX
+	MOVQ v+24(FP), BX
+	MOVQ n+32(FP), CX
+	MOVQ c+40(FP), R9
+	VBROADCASTSS 0(R9), Y8
+	VBROADCASTSS 4(R9), Y9
+	VBROADCASTSS 8(R9), Y10
+	VBROADCASTSS 12(R9), Y11
+	VBROADCASTSS 16(R9), Y12
+	VBROADCASTSS 20(R9), Y13
+	VBROADCASTSS 24(R9), Y14
+	VBROADCASTSS 28(R9), Y15
+	VBROADCASTSS 32(R9), Y7
+	XORQ AX, AX
+	MOVL 28(R9), R8
+	ANDL $0x7fffffff, R8
+	JZ adamAVX2_nowd
+adamAVX2_wd:
+	CMPQ AX, CX
+	JGE adamAVX2_wd_done
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VMULPS Y15, Y0, Y2
+	VADDPS Y2, Y1, Y1
+	VMULPS Y7, Y0, Y0
+	VMULPS (DX)(AX*4), Y8, Y2
+	VMULPS Y1, Y9, Y3
+	VADDPS Y3, Y2, Y2
+	VMOVUPS Y2, (DX)(AX*4)
+	VMULPS (BX)(AX*4), Y10, Y3
+	VMULPS Y1, Y11, Y4
+	VMULPS Y1, Y4, Y4
+	VADDPS Y4, Y3, Y3
+	VMOVUPS Y3, (BX)(AX*4)
+	VSQRTPS Y3, Y3
+	VDIVPS Y13, Y3, Y3
+	VADDPS Y12, Y3, Y3
+	VMULPS Y2, Y14, Y2
+	VDIVPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP adamAVX2_wd
+adamAVX2_wd_done:
+	VZEROUPPER
+	RET
+
+adamAVX2_nowd:
+	CMPQ AX, CX
+	JGE adamAVX2_nowd_done
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VMULPS Y7, Y0, Y0
+	VMULPS (DX)(AX*4), Y8, Y2
+	VMULPS Y1, Y9, Y3
+	VADDPS Y3, Y2, Y2
+	VMOVUPS Y2, (DX)(AX*4)
+	VMULPS (BX)(AX*4), Y10, Y3
+	VMULPS Y1, Y11, Y4
+	VMULPS Y1, Y4, Y4
+	VADDPS Y4, Y3, Y3
+	VMOVUPS Y3, (BX)(AX*4)
+	VSQRTPS Y3, Y3
+	VDIVPS Y13, Y3, Y3
+	VADDPS Y12, Y3, Y3
+	VMULPS Y2, Y14, Y2
+	VDIVPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP adamAVX2_nowd
+adamAVX2_nowd_done:
+	VZEROUPPER
+	RET
+
+// func adagradAVX2(p, grad, sum *float32, n int, clr, wd, eps float32)
+TEXT ·adagradAVX2(SB), NOSPLIT, $0-44
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ sum+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS clr+32(FP), Y8
+	VBROADCASTSS wd+36(FP), Y9
+	VBROADCASTSS eps+40(FP), Y10
+	XORQ AX, AX
+	MOVL wd+36(FP), R8
+	ANDL $0x7fffffff, R8
+	JZ adagradAVX2_nowd
+adagradAVX2_wd:
+	CMPQ AX, CX
+	JGE adagradAVX2_wd_done
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VMULPS Y9, Y0, Y2
+	VADDPS Y2, Y1, Y1
+	VMULPS Y1, Y1, Y2
+	VADDPS (DX)(AX*4), Y2, Y2
+	VMOVUPS Y2, (DX)(AX*4)
+	VSQRTPS Y2, Y2
+	VADDPS Y10, Y2, Y2
+	VMULPS Y1, Y8, Y3
+	VDIVPS Y2, Y3, Y3
+	VADDPS Y3, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP adagradAVX2_wd
+adagradAVX2_wd_done:
+	VZEROUPPER
+	RET
+
+adagradAVX2_nowd:
+	CMPQ AX, CX
+	JGE adagradAVX2_nowd_done
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VMULPS Y1, Y1, Y2
+	VADDPS (DX)(AX*4), Y2, Y2
+	VMOVUPS Y2, (DX)(AX*4)
+	VSQRTPS Y2, Y2
+	VADDPS Y10, Y2, Y2
+	VMULPS Y1, Y8, Y3
+	VDIVPS Y2, Y3, Y3
+	VADDPS Y3, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP adagradAVX2_nowd
+adagradAVX2_nowd_done:
+	VZEROUPPER
+	RET
+
+// func rmsPlainAVX2(p, grad, sq *float32, n int, c *rmsCoef)
+TEXT ·rmsPlainAVX2(SB), NOSPLIT, $0-40
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ sq+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ c+32(FP), R9
+	VBROADCASTSS 0(R9), Y8
+	VBROADCASTSS 4(R9), Y9
+	VBROADCASTSS 8(R9), Y10
+	VBROADCASTSS 12(R9), Y11
+	VBROADCASTSS 16(R9), Y12
+	VBROADCASTSS 20(R9), Y13
+	XORQ AX, AX
+	MOVL 20(R9), R8
+	ANDL $0x7fffffff, R8
+	JZ rmsPlainAVX2_nowd
+rmsPlainAVX2_wd:
+	CMPQ AX, CX
+	JGE rmsPlainAVX2_wd_done
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VMULPS Y13, Y0, Y2
+	VADDPS Y2, Y1, Y1
+	VMULPS (DX)(AX*4), Y8, Y2
+	VMULPS Y1, Y9, Y3
+	VMULPS Y1, Y3, Y3
+	VADDPS Y3, Y2, Y2
+	VMOVUPS Y2, (DX)(AX*4)
+	VSQRTPS Y2, Y2
+	VADDPS Y10, Y2, Y2
+	VMULPS Y1, Y12, Y3
+	VDIVPS Y2, Y3, Y3
+	VADDPS Y3, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP rmsPlainAVX2_wd
+rmsPlainAVX2_wd_done:
+	VZEROUPPER
+	RET
+
+rmsPlainAVX2_nowd:
+	CMPQ AX, CX
+	JGE rmsPlainAVX2_nowd_done
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VMULPS (DX)(AX*4), Y8, Y2
+	VMULPS Y1, Y9, Y3
+	VMULPS Y1, Y3, Y3
+	VADDPS Y3, Y2, Y2
+	VMOVUPS Y2, (DX)(AX*4)
+	VSQRTPS Y2, Y2
+	VADDPS Y10, Y2, Y2
+	VMULPS Y1, Y12, Y3
+	VDIVPS Y2, Y3, Y3
+	VADDPS Y3, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP rmsPlainAVX2_nowd
+rmsPlainAVX2_nowd_done:
+	VZEROUPPER
+	RET
+
+// func rmsMomentumAVX2(p, grad, sq, buf *float32, n int, c *rmsCoef)
+TEXT ·rmsMomentumAVX2(SB), NOSPLIT, $0-48
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ sq+16(FP), DX
+	MOVQ buf+24(FP), BX
+	MOVQ n+32(FP), CX
+	MOVQ c+40(FP), R9
+	VBROADCASTSS 0(R9), Y8
+	VBROADCASTSS 4(R9), Y9
+	VBROADCASTSS 8(R9), Y10
+	VBROADCASTSS 12(R9), Y11
+	VBROADCASTSS 16(R9), Y12
+	VBROADCASTSS 20(R9), Y13
+	XORQ AX, AX
+	MOVL 20(R9), R8
+	ANDL $0x7fffffff, R8
+	JZ rmsMomentumAVX2_nowd
+rmsMomentumAVX2_wd:
+	CMPQ AX, CX
+	JGE rmsMomentumAVX2_wd_done
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VMULPS Y13, Y0, Y2
+	VADDPS Y2, Y1, Y1
+	VMULPS (DX)(AX*4), Y8, Y2
+	VMULPS Y1, Y9, Y3
+	VMULPS Y1, Y3, Y3
+	VADDPS Y3, Y2, Y2
+	VMOVUPS Y2, (DX)(AX*4)
+	VSQRTPS Y2, Y2
+	VADDPS Y10, Y2, Y2
+	VDIVPS Y2, Y1, Y3
+	VMULPS (BX)(AX*4), Y11, Y4
+	VADDPS Y3, Y4, Y4
+	VMOVUPS Y4, (BX)(AX*4)
+	VMULPS Y4, Y12, Y4
+	VADDPS Y4, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP rmsMomentumAVX2_wd
+rmsMomentumAVX2_wd_done:
+	VZEROUPPER
+	RET
+
+rmsMomentumAVX2_nowd:
+	CMPQ AX, CX
+	JGE rmsMomentumAVX2_nowd_done
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VMULPS (DX)(AX*4), Y8, Y2
+	VMULPS Y1, Y9, Y3
+	VMULPS Y1, Y3, Y3
+	VADDPS Y3, Y2, Y2
+	VMOVUPS Y2, (DX)(AX*4)
+	VSQRTPS Y2, Y2
+	VADDPS Y10, Y2, Y2
+	VDIVPS Y2, Y1, Y3
+	VMULPS (BX)(AX*4), Y11, Y4
+	VADDPS Y3, Y4, Y4
+	VMOVUPS Y4, (BX)(AX*4)
+	VMULPS Y4, Y12, Y4
+	VADDPS Y4, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP rmsMomentumAVX2_nowd
+rmsMomentumAVX2_nowd_done:
+	VZEROUPPER
+	RET
+
+// func rmsCenteredAVX2(p, grad, sq, avg *float32, n int, c *rmsCoef)
+TEXT ·rmsCenteredAVX2(SB), NOSPLIT, $0-48
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ sq+16(FP), DX
+	MOVQ avg+24(FP), BX
+	MOVQ n+32(FP), CX
+	MOVQ c+40(FP), R9
+	VBROADCASTSS 0(R9), Y8
+	VBROADCASTSS 4(R9), Y9
+	VBROADCASTSS 8(R9), Y10
+	VBROADCASTSS 12(R9), Y11
+	VBROADCASTSS 16(R9), Y12
+	VBROADCASTSS 20(R9), Y13
+	XORQ AX, AX
+	MOVL 20(R9), R8
+	ANDL $0x7fffffff, R8
+	JZ rmsCenteredAVX2_nowd
+rmsCenteredAVX2_wd:
+	CMPQ AX, CX
+	JGE rmsCenteredAVX2_wd_done
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VMULPS Y13, Y0, Y2
+	VADDPS Y2, Y1, Y1
+	VMULPS (DX)(AX*4), Y8, Y2
+	VMULPS Y1, Y9, Y3
+	VMULPS Y1, Y3, Y3
+	VADDPS Y3, Y2, Y2
+	VMOVUPS Y2, (DX)(AX*4)
+	VMULPS (BX)(AX*4), Y8, Y4
+	VMULPS Y1, Y9, Y5
+	VADDPS Y5, Y4, Y4
+	VMOVUPS Y4, (BX)(AX*4)
+	VMULPS Y4, Y4, Y4
+	VSUBPS Y4, Y2, Y2
+	VSQRTPS Y2, Y2
+	VADDPS Y10, Y2, Y2
+	VMULPS Y1, Y12, Y3
+	VDIVPS Y2, Y3, Y3
+	VADDPS Y3, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP rmsCenteredAVX2_wd
+rmsCenteredAVX2_wd_done:
+	VZEROUPPER
+	RET
+
+rmsCenteredAVX2_nowd:
+	CMPQ AX, CX
+	JGE rmsCenteredAVX2_nowd_done
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VMULPS (DX)(AX*4), Y8, Y2
+	VMULPS Y1, Y9, Y3
+	VMULPS Y1, Y3, Y3
+	VADDPS Y3, Y2, Y2
+	VMOVUPS Y2, (DX)(AX*4)
+	VMULPS (BX)(AX*4), Y8, Y4
+	VMULPS Y1, Y9, Y5
+	VADDPS Y5, Y4, Y4
+	VMOVUPS Y4, (BX)(AX*4)
+	VMULPS Y4, Y4, Y4
+	VSUBPS Y4, Y2, Y2
+	VSQRTPS Y2, Y2
+	VADDPS Y10, Y2, Y2
+	VMULPS Y1, Y12, Y3
+	VDIVPS Y2, Y3, Y3
+	VADDPS Y3, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP rmsCenteredAVX2_nowd
+rmsCenteredAVX2_nowd_done:
+	VZEROUPPER
+	RET
+
+// func rmsCenteredMomentumAVX2(p, grad, sq, avg, buf *float32, n int, c *rmsCoef)
+TEXT ·rmsCenteredMomentumAVX2(SB), NOSPLIT, $0-56
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ sq+16(FP), DX
+	MOVQ avg+24(FP), BX
+	MOVQ buf+32(FP), R10
+	MOVQ n+40(FP), CX
+	MOVQ c+48(FP), R9
+	VBROADCASTSS 0(R9), Y8
+	VBROADCASTSS 4(R9), Y9
+	VBROADCASTSS 8(R9), Y10
+	VBROADCASTSS 12(R9), Y11
+	VBROADCASTSS 16(R9), Y12
+	VBROADCASTSS 20(R9), Y13
+	XORQ AX, AX
+	MOVL 20(R9), R8
+	ANDL $0x7fffffff, R8
+	JZ rmsCenteredMomentumAVX2_nowd
+rmsCenteredMomentumAVX2_wd:
+	CMPQ AX, CX
+	JGE rmsCenteredMomentumAVX2_wd_done
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VMULPS Y13, Y0, Y2
+	VADDPS Y2, Y1, Y1
+	VMULPS (DX)(AX*4), Y8, Y2
+	VMULPS Y1, Y9, Y3
+	VMULPS Y1, Y3, Y3
+	VADDPS Y3, Y2, Y2
+	VMOVUPS Y2, (DX)(AX*4)
+	VMULPS (BX)(AX*4), Y8, Y4
+	VMULPS Y1, Y9, Y5
+	VADDPS Y5, Y4, Y4
+	VMOVUPS Y4, (BX)(AX*4)
+	VMULPS Y4, Y4, Y4
+	VSUBPS Y4, Y2, Y2
+	VSQRTPS Y2, Y2
+	VADDPS Y10, Y2, Y2
+	VDIVPS Y2, Y1, Y3
+	VMULPS (R10)(AX*4), Y11, Y4
+	VADDPS Y3, Y4, Y4
+	VMOVUPS Y4, (R10)(AX*4)
+	VMULPS Y4, Y12, Y4
+	VADDPS Y4, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP rmsCenteredMomentumAVX2_wd
+rmsCenteredMomentumAVX2_wd_done:
+	VZEROUPPER
+	RET
+
+rmsCenteredMomentumAVX2_nowd:
+	CMPQ AX, CX
+	JGE rmsCenteredMomentumAVX2_nowd_done
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VMULPS (DX)(AX*4), Y8, Y2
+	VMULPS Y1, Y9, Y3
+	VMULPS Y1, Y3, Y3
+	VADDPS Y3, Y2, Y2
+	VMOVUPS Y2, (DX)(AX*4)
+	VMULPS (BX)(AX*4), Y8, Y4
+	VMULPS Y1, Y9, Y5
+	VADDPS Y5, Y4, Y4
+	VMOVUPS Y4, (BX)(AX*4)
+	VMULPS Y4, Y4, Y4
+	VSUBPS Y4, Y2, Y2
+	VSQRTPS Y2, Y2
+	VADDPS Y10, Y2, Y2
+	VDIVPS Y2, Y1, Y3
+	VMULPS (R10)(AX*4), Y11, Y4
+	VADDPS Y3, Y4, Y4
+	VMOVUPS Y4, (R10)(AX*4)
+	VMULPS Y4, Y12, Y4
+	VADDPS Y4, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP rmsCenteredMomentumAVX2_nowd
+rmsCenteredMomentumAVX2_nowd_done:
+	VZEROUPPER
+	RET

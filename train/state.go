@@ -1,0 +1,230 @@
+package train
+
+import (
+	"encoding/base64"
+	"encoding/json"
+		"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/temperml/temper/checkpoint"
+	"github.com/temperml/temper/nn"
+	"github.com/temperml/temper/rng"
+	"github.com/temperml/temper/schedule"
+	"github.com/temperml/temper/tensor"
+)
+
+// StateFile is the name of the training-state checkpoint inside an output folder.
+const StateFile = "checkpoint.safetensors"
+
+// MetricsFile is the name of the per-epoch JSONL metrics inside an output folder.
+const MetricsFile = "metrics.jsonl"
+
+const stateFormat = "temper-train-state/1"
+
+func encodeStream(s *rng.Stream) (string, error) {
+	b, err := s.MarshalBinary()
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(b), nil
+}
+
+// SaveState writes the whole training state to dir/checkpoint.safetensors atomically:
+// model parameters and buffers ("model.<name>"), optimizer state ("optim.<key>"), and in
+// the metadata the epoch, global step, random streams, group learning rates, plateau
+// state, metrics history and Config.Meta ("user.<key>").
+func (t *Trainer) SaveState(dir string) error {
+	var named []checkpoint.Named
+	for _, e := range nn.StateDict(t.Model) {
+		named = append(named, checkpoint.Named{Name: "model." + e.Name, T: e.T})
+	}
+	st := t.Optimizer.State()
+	keys := make([]string, 0, len(st))
+	for k := range st {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		named = append(named, checkpoint.Named{Name: "optim." + k, T: st[k]})
+	}
+	meta := map[string]string{
+		"format":        stateFormat,
+		"epoch":         strconv.Itoa(t.epoch),
+		"global_step":   strconv.Itoa(t.globalStep),
+		"train_seconds": strconv.FormatFloat(t.trainSecs, 'g', -1, 64),
+	}
+	var err error
+	if meta["rng.loader"], err = encodeStream(t.rand); err != nil {
+		return err
+	}
+	var streams []string
+	for _, s := range nn.RandomStreams(t.Model) {
+		e, err := encodeStream(s)
+		if err != nil {
+			return err
+		}
+		streams = append(streams, e)
+	}
+	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	meta["rng.model"] = js(streams)
+	var lrs []float64
+	for _, g := range t.Optimizer.Groups() {
+		lrs = append(lrs, g.LR)
+	}
+	meta["optim.lrs"] = js(lrs)
+	meta["history"] = js(t.history)
+	if p := schedule.FindPlateau(t.Config.Schedule); p != nil {
+		meta["schedule.plateau"] = js(p.State())
+	}
+	for k, v := range t.Config.Meta {
+		meta["user."+k] = v
+	}
+	return checkpoint.Save(filepath.Join(dir, StateFile), named, meta)
+}
+
+// ReadMeta returns the user metadata (Config.Meta) stored in dir's training state, so a
+// caller can rebuild the same model and optimizer before LoadState.
+func ReadMeta(dir string) (map[string]string, error) {
+	f, err := checkpoint.Load(filepath.Join(dir, StateFile))
+	if err != nil {
+		return nil, fmt.Errorf("train: resume: %w", err)
+	}
+	if f.Meta["format"] != stateFormat {
+		return nil, fmt.Errorf("train: resume: %s is not a temper training state (format %q, want %q)",
+			filepath.Join(dir, StateFile), f.Meta["format"], stateFormat)
+	}
+	out := map[string]string{}
+	for k, v := range f.Meta {
+		if strings.HasPrefix(k, "user.") {
+			out[strings.TrimPrefix(k, "user.")] = v
+		}
+	}
+	return out, nil
+}
+
+// LoadState restores a state written by SaveState into t, whose model and optimizer must
+// have been built the same way. Fit then continues from the next epoch, and the run ends
+// bit-identical to one that was never interrupted.
+func (t *Trainer) LoadState(dir string) error {
+	path := filepath.Join(dir, StateFile)
+	f, err := checkpoint.Load(path)
+	if err != nil {
+		return fmt.Errorf("train: resume: %w", err)
+	}
+	bad := func(what string, err error) error {
+		return fmt.Errorf("train: resume from %s: %s: %v", path, what, err)
+	}
+	if f.Meta["format"] != stateFormat {
+		return bad("format", fmt.Errorf("got %q, want %q", f.Meta["format"], stateFormat))
+	}
+	model := map[string]*tensor.Tensor{}
+	opt := map[string]*tensor.Tensor{}
+	for name, tt := range f.Tensors {
+		switch {
+		case strings.HasPrefix(name, "model."):
+			model[strings.TrimPrefix(name, "model.")] = tt
+		case strings.HasPrefix(name, "optim."):
+			opt[strings.TrimPrefix(name, "optim.")] = tt
+		}
+	}
+	if err := nn.LoadStateDict(t.Model, model, true); err != nil {
+		return bad("model", err)
+	}
+	if err := t.Optimizer.LoadState(opt); err != nil {
+		return bad("optimizer", err)
+	}
+	epoch, err := strconv.Atoi(f.Meta["epoch"])
+	if err != nil || epoch < 0 {
+		return bad("epoch", fmt.Errorf("%q is not an epoch count", f.Meta["epoch"]))
+	}
+	gs, err := strconv.Atoi(f.Meta["global_step"])
+	if err != nil || gs < 0 {
+		return bad("global_step", fmt.Errorf("%q is not a step count", f.Meta["global_step"]))
+	}
+	secs, _ := strconv.ParseFloat(f.Meta["train_seconds"], 64)
+	decode := func(s string, dst *rng.Stream) error {
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return err
+		}
+		return dst.UnmarshalBinary(b)
+	}
+	if err := decode(f.Meta["rng.loader"], t.rand); err != nil {
+		return bad("loader stream", err)
+	}
+	var streams []string
+	if err := json.Unmarshal([]byte(f.Meta["rng.model"]), &streams); err != nil {
+		return bad("model streams", err)
+	}
+	ms := nn.RandomStreams(t.Model)
+	if len(ms) != len(streams) {
+		return bad("model streams", fmt.Errorf("checkpoint has %d, model has %d", len(streams), len(ms)))
+	}
+	for i, s := range streams {
+		if err := decode(s, ms[i]); err != nil {
+			return bad("model streams", err)
+		}
+	}
+	var lrs []float64
+	if err := json.Unmarshal([]byte(f.Meta["optim.lrs"]), &lrs); err != nil {
+		return bad("learning rates", err)
+	}
+	groups := t.Optimizer.Groups()
+	if len(lrs) != len(groups) {
+		return bad("learning rates", fmt.Errorf("checkpoint has %d groups, optimizer has %d", len(lrs), len(groups)))
+	}
+	for i, g := range groups {
+		g.LR = lrs[i]
+	}
+	var hist []EpochRecord
+	if err := json.Unmarshal([]byte(f.Meta["history"]), &hist); err != nil {
+		return bad("history", err)
+	}
+	if p := schedule.FindPlateau(t.Config.Schedule); p != nil {
+		var ps schedule.PlateauState
+		if err := json.Unmarshal([]byte(f.Meta["schedule.plateau"]), &ps); err != nil {
+			return bad("plateau state", err)
+		}
+		if err := p.SetState(ps); err != nil {
+			return bad("plateau state", err)
+		}
+	}
+	t.epoch, t.globalStep, t.trainSecs, t.history = epoch, gs, secs, hist
+	return nil
+}
+
+// openMetrics (re)writes dir/metrics.jsonl with the records so far and returns it open
+// for appending.
+func openMetrics(dir string, hist []EpochRecord) (io.WriteCloser, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	f, err := os.Create(filepath.Join(dir, MetricsFile))
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	for i := range hist {
+		if err := writeRecord(f, &hist[i]); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+func writeRecord(w io.Writer, rec *EpochRecord) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("train: write metrics: %w", err)
+	}
+	return nil
+}
+
