@@ -24,7 +24,6 @@
 package checkpoint
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -123,21 +122,31 @@ func Encode(w io.Writer, tensors []Named, meta map[string]string) error {
 	if err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(w, 1<<16)
 	var n [8]byte
 	binary.LittleEndian.PutUint64(n[:], uint64(len(header)))
-	bw.Write(n[:])
-	bw.Write(header)
-	var buf [4]byte
+	if _, err := w.Write(n[:]); err != nil {
+		return err
+	}
+	if _, err := w.Write(header); err != nil {
+		return err
+	}
+	// Convert in chunks through one scratch buffer.
+	const chunk = 1 << 14
+	buf := make([]byte, 4*chunk)
 	for _, nt := range tensors {
-		for _, v := range nt.T.Contiguous().Data() {
-			binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
-			if _, err := bw.Write(buf[:]); err != nil {
+		data := nt.T.Contiguous().Data()
+		for len(data) > 0 {
+			m := min(len(data), chunk)
+			for i, v := range data[:m] {
+				binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+			}
+			if _, err := w.Write(buf[:4*m]); err != nil {
 				return err
 			}
+			data = data[m:]
 		}
 	}
-	return bw.Flush()
+	return nil
 }
 
 func encodeHeader(tensors []Named, meta map[string]string) ([]byte, error) {
@@ -474,37 +483,60 @@ func jsonUint(v any) (int64, bool) {
 // convert decodes little-endian values of dtype into float32.
 func convert(dtype string, b []byte) []float32 {
 	le := binary.LittleEndian
-	n := len(b) / dtypeSize[dtype]
-	out := make([]float32, n)
-	for i := range out {
-		switch dtype {
-		case "F32":
+	out := make([]float32, len(b)/dtypeSize[dtype])
+	switch dtype {
+	case "F32":
+		for i := range out {
 			out[i] = math.Float32frombits(le.Uint32(b[4*i:]))
-		case "F64":
+		}
+	case "F64":
+		for i := range out {
 			out[i] = float32(math.Float64frombits(le.Uint64(b[8*i:])))
-		case "F16":
+		}
+	case "F16":
+		for i := range out {
 			out[i] = halfToFloat32(le.Uint16(b[2*i:]))
-		case "BF16":
+		}
+	case "BF16":
+		for i := range out {
 			out[i] = math.Float32frombits(uint32(le.Uint16(b[2*i:])) << 16)
-		case "I64":
+		}
+	case "I64":
+		for i := range out {
 			out[i] = float32(int64(le.Uint64(b[8*i:])))
-		case "I32":
+		}
+	case "I32":
+		for i := range out {
 			out[i] = float32(int32(le.Uint32(b[4*i:])))
-		case "I16":
+		}
+	case "I16":
+		for i := range out {
 			out[i] = float32(int16(le.Uint16(b[2*i:])))
-		case "I8":
+		}
+	case "I8":
+		for i := range out {
 			out[i] = float32(int8(b[i]))
-		case "U8":
+		}
+	case "U8":
+		for i := range out {
 			out[i] = float32(b[i])
-		case "BOOL":
+		}
+	case "BOOL":
+		for i := range out {
 			if b[i] != 0 {
 				out[i] = 1
 			}
-		case "U16":
+		}
+	case "U16":
+		for i := range out {
 			out[i] = float32(le.Uint16(b[2*i:]))
-		case "U32":
+		}
+	case "U32":
+		for i := range out {
 			out[i] = float32(le.Uint32(b[4*i:]))
-		case "U64":
+		}
+	case "U64":
+		for i := range out {
 			out[i] = float32(le.Uint64(b[8*i:]))
 		}
 	}

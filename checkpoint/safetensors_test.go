@@ -395,3 +395,22 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSaveLoadMLP saves and loads the 669,706 parameters of the reference MLP.
+func BenchmarkSaveLoadMLP(b *testing.B) {
+	tensors := []Named{
+		{"1.weight", tensor.New(512, 784)}, {"1.bias", tensor.New(512)},
+		{"4.weight", tensor.New(512, 512)}, {"4.bias", tensor.New(512)},
+		{"7.weight", tensor.New(10, 512)}, {"7.bias", tensor.New(10)},
+	}
+	path := filepath.Join(b.TempDir(), "mlp.safetensors")
+	b.SetBytes(4 * 669706)
+	for b.Loop() {
+		if err := Save(path, tensors, nil); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Load(path); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

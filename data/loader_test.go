@@ -369,3 +369,55 @@ func BenchmarkLoaderMNISTShape(b *testing.B) {
 		}
 	}
 }
+
+// TestLoaderStreamsSpec pins how the loader consumes its stream: Start shuffles with it
+// and splits the epoch stream; batch b's Transform stream is the b-th Split of the epoch
+// stream, used by the examples of the batch in order.
+func TestLoaderStreamsSpec(t *testing.T) {
+	if !reseedWorks() {
+		t.Error("the allocation-free stream derivation is disabled on this toolchain")
+	}
+	const n, bs = 20, 6
+	l, err := NewLoader(toySet(t, n, 10), LoaderConfig{BatchSize: bs, Shuffle: true, Transform: addNoise, Workers: 2}, rng.New(99))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	r := rng.New(99)
+	for epoch := range 2 {
+		got := runEpoch(t, l)
+		perm := make([]int, n)
+		for i := range perm {
+			perm[i] = i
+		}
+		r.Shuffle(perm)
+		es := r.Split()
+		var want []float32
+		for b := 0; b < n; b += bs {
+			bsr := es.Split()
+			for _, id := range perm[b:min(b+bs, n)] {
+				want = append(want, float32(id)+bsr.Float32())
+			}
+		}
+		if !slices.Equal(got.order, perm) || !slices.Equal(got.first, want) {
+			t.Fatalf("epoch %d: got order %v values %v, want %v %v", epoch, got.order, got.first, perm, want)
+		}
+	}
+}
+
+func TestLoaderAllocsWithTransform(t *testing.T) {
+	l, err := NewLoader(toySet(t, 64, 10), LoaderConfig{BatchSize: 2, Shuffle: true, Workers: 2, Transform: addNoise}, rng.New(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Start()
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, ok := l.Next(); !ok {
+			t.Fatal("epoch ended early")
+		}
+	})
+	if allocs > 0 {
+		t.Errorf("%v allocations per batch, want 0", allocs)
+	}
+}

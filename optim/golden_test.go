@@ -149,6 +149,22 @@ func closeTo(got float32, want float64) bool {
 }
 
 func TestGoldenPyTorch(t *testing.T) {
+	paths := []bool{false}
+	if vector() {
+		paths = []bool{true, false}
+	}
+	defer func(u bool) { useAVX2 = u }(useAVX2)
+	for _, vec := range paths {
+		useAVX2 = vec
+		name := "generic"
+		if vec {
+			name = "avx2"
+		}
+		t.Run(name, func(t *testing.T) { testGolden(t) })
+	}
+}
+
+func testGolden(t *testing.T) {
 	for _, fx := range loadFixtures(t) {
 		t.Run(fx.Name, func(t *testing.T) {
 			params, opt, err := fx.build()

@@ -352,3 +352,46 @@ func TestSetMomentum(t *testing.T) {
 		}
 	}
 }
+
+// TestConverges: every optimizer drives a badly scaled quadratic
+// f(x) = Σ a_i (x_i - c_i)² / 2 far below its starting value.
+func TestConverges(t *testing.T) {
+	const n = 20
+	a, c := make([]float32, n), make([]float32, n)
+	for i := range a {
+		a[i] = 0.5 + float32(i)/n*2
+		c[i] = float32(i%5) - 2
+	}
+	loss := func(x []float32) float64 {
+		s := 0.0
+		for i, v := range x {
+			d := float64(v - c[i])
+			s += float64(a[i]) * d * d / 2
+		}
+		return s
+	}
+	tests := []struct {
+		name string
+		lr   float64
+	}{
+		{"sgd", 0.3}, {"momentum", 0.05}, {"nesterov", 0.05}, {"adagrad", 0.5},
+		{"rmsprop", 0.01}, {"adam", 0.05}, {"adamw", 0.05},
+	}
+	for _, tc := range tests {
+		x, g := tensor.New(n), tensor.New(n)
+		o, err := New(tc.name, []*Group{{Params: []Param{{Name: "x", Value: x, Grad: g}}, NoWeightDecay: true}}, Config{LR: tc.lr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := loss(x.Data())
+		for range 300 {
+			for i, v := range x.Data() {
+				g.Data()[i] = a[i] * (v - c[i])
+			}
+			o.Step()
+		}
+		if end := loss(x.Data()); !(end < start*1e-3) {
+			t.Errorf("%s: loss %.3g -> %.3g after 300 steps, want below %.3g", tc.name, start, end, start*1e-3)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"unsafe"
+
+	"github.com/temperml/temper/internal/kernel"
 )
 
 // TestAdamCoefLayout pins the field offsets update_amd64.s reads.
@@ -92,6 +94,30 @@ func TestVectorPathsBitIdentical(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestThreadsIdentical: splitting a large parameter over the worker pool does not change
+// the result (every update is elementwise).
+func TestThreadsIdentical(t *testing.T) {
+	defer kernel.SetThreads(kernel.Threads())
+	run := func(threads int) []float32 {
+		kernel.SetThreads(threads)
+		g := oneGroup(0.01, 3*parallelGrain+5)
+		o, err := NewAdam(g, AdamConfig{WeightDecay: 1e-3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			o.Step()
+		}
+		return g[0].Params[0].Value.Data()
+	}
+	one, two := run(1), run(2)
+	for i := range one {
+		if math.Float32bits(one[i]) != math.Float32bits(two[i]) {
+			t.Fatalf("[%d] = %v with 1 thread, %v with 2", i, one[i], two[i])
 		}
 	}
 }

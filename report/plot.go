@@ -78,6 +78,7 @@ func (lp *LinePlot) Plot() (*plot.Plot, error) {
 	p.Title.Text = lp.Title
 	p.X.Label.Text = lp.XLabel
 	p.Y.Label.Text = lp.YLabel
+	p.X.Tick.Marker, p.Y.Tick.Marker = niceTicks{}, niceTicks{}
 	if lp.LogX {
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = logTicks{}
@@ -332,7 +333,26 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 			}
 		}
 	}
-	if len(ticks) < 2 || ticks[0].Label == "" && len(ticks) < 4 { // under a decade: label the ends
+	labelled := 0
+	for _, tk := range ticks {
+		if tk.Label != "" {
+			labelled++
+		}
+	}
+	// a short range: label the 2 and 5 multiples too, then every tick, then the ends.
+	for pass := 0; labelled < 3 && pass < 2; pass++ {
+		for i, tk := range ticks {
+			if tk.Label != "" {
+				continue
+			}
+			m := tk.Value / math.Pow(10, math.Floor(math.Log10(tk.Value)+1e-9))
+			if pass == 1 || math.Abs(m-2) < 1e-6 || math.Abs(m-5) < 1e-6 {
+				ticks[i].Label = strconv.FormatFloat(tk.Value, 'g', 3, 64)
+				labelled++
+			}
+		}
+	}
+	if labelled < 2 {
 		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'g', 3, 64)}, {Value: hi, Label: strconv.FormatFloat(hi, 'g', 3, 64)}}
 	}
 	return ticks
@@ -388,4 +408,45 @@ func (lp *LinePlot) placeLegend(p *plot.Plot, xmin, xmax, ymin, ymax float64) {
 	if best.left {
 		p.Legend.XOffs = vg.Points(6)
 	}
+}
+
+// niceTicks labels about five round values (1, 2 or 5 times a power of ten) with minor
+// ticks between them; gonum's default can label only the ends ("0.00", "250.00").
+type niceTicks struct{}
+
+func (niceTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) || math.IsInf(hi-lo, 0) {
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'g', 4, 64)}}
+	}
+	raw := (hi - lo) / 5
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{2, 5, 10} {
+		if raw/mag > m*0.75 {
+			step = m * mag
+		}
+	}
+	minor := step / 5
+	if step/mag == 2 {
+		minor = step / 4
+	}
+	var ticks []plot.Tick
+	first := math.Ceil(lo/minor-1e-9) * minor
+	for i := 0; i < 200; i++ {
+		v := first + float64(i)*minor
+		if v > hi+minor*1e-9 {
+			break
+		}
+		k := v / step
+		if math.Abs(k-math.Round(k)) < 1e-6 {
+			v = math.Round(k) * step
+			if math.Abs(v) < step*1e-9 {
+				v = 0
+			}
+			ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', 6, 64)})
+		} else {
+			ticks = append(ticks, plot.Tick{Value: v})
+		}
+	}
+	return ticks
 }

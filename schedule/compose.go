@@ -78,8 +78,10 @@ func NewSequence(stages []Schedule, milestones []int) (*Sequence, error) {
 	return &Sequence{append([]Schedule(nil), stages...), append([]int(nil), milestones...)}, nil
 }
 
-// Stages returns the stages and milestones.
-func (s *Sequence) Stages() ([]Schedule, []int) { return s.stages, s.milestones }
+// Stages returns copies of the stages and milestones.
+func (s *Sequence) Stages() ([]Schedule, []int) {
+	return append([]Schedule(nil), s.stages...), append([]int(nil), s.milestones...)
+}
 
 func (s *Sequence) locate(t int) (Schedule, int) {
 	t = clampStep(t)
@@ -123,8 +125,8 @@ func NewChain(stages ...Schedule) (*Chain, error) {
 	return &Chain{append([]Schedule(nil), stages...)}, nil
 }
 
-// Stages returns the stages.
-func (s *Chain) Stages() []Schedule { return s.stages }
+// Stages returns a copy of the stages.
+func (s *Chain) Stages() []Schedule { return append([]Schedule(nil), s.stages...) }
 
 // LR implements Schedule.
 func (s *Chain) LR(t int, base float64) float64 {
@@ -177,3 +179,17 @@ func (s *PerEpoch) LR(t int, base float64) float64 { return s.S.LR(s.epoch(t), b
 
 // Momentum implements MomentumCycler.
 func (s *PerEpoch) Momentum(t int) (float64, bool) { return MomentumAt(s.S, s.epoch(t)) }
+
+// Sample returns s's learning rates for steps 0..steps-1 with the given base lr (for
+// printing and plotting a schedule). A ReduceOnPlateau inside s contributes its current
+// state. steps <= 0 gives nil.
+func Sample(s Schedule, steps int, base float64) []float64 {
+	if steps <= 0 {
+		return nil
+	}
+	out := make([]float64, steps)
+	for t := range out {
+		out[t] = s.LR(t, base)
+	}
+	return out
+}

@@ -52,6 +52,11 @@ func Parse(spec string) (Schedule, error) { return ParseWith(spec, Context{}) }
 //
 //	every=epoch|batch  the unit of the stage's step counts (default per name, below); with
 //	                   epoch, its lengths count epochs and its lr changes only at epoch ends
+//	                   (PyTorch's scheduler.step() once per epoch)
+//	smooth=true        with every=epoch: lengths still count epochs, but the lr follows the
+//	                   fractional epoch batch/StepsPerEpoch at every batch (SGDR's
+//	                   within-epoch annealing, PyTorch's step(epoch + i/iters)); rates per
+//	                   epoch (exp gamma or k, invtime k) are spread evenly over the batches
 //	for=N              the stage's length in a sequence; every stage but the last needs it,
 //	                   except warmup (its length is steps)
 //
@@ -76,11 +81,12 @@ func Parse(spec string) (Schedule, error) { return ParseWith(spec, Context{}) }
 //	plateau              mode=min|max factor=0.1 patience=10 threshold=1e-4
 //	                     threshold-mode=rel|abs cooldown=0 min=0 eps=1e-8      (observed)
 //
-// "Stage length" is for=N when given, else what remains of ctx.TotalSteps after the
+// "Stage length" (in the stage's unit) is for=N when given, else what remains of ctx.TotalSteps after the
 // earlier stages; without either the option is required. A plateau stage is not stepped
 // but observed: get it with FindPlateau and call Observe once per epoch; a spec holds at
 // most one. Examples: "step:size=5,gamma=0.1", "multistep:milestones=30/60",
-// "cosine-restarts:t0=2,tmult=2", "warmup:steps=200+cosine", "onecycle:max=0.1",
+// "cosine-restarts:t0=2,tmult=2" (epochs), "cosine-restarts:t0=2,tmult=2,smooth=true",
+// "warmup:steps=200+cosine", "onecycle:max=0.1",
 // "cosine:tmax=90*plateau:patience=2,factor=0.5".
 //
 // Errors are *SpecError values naming the offending fragment and its byte offset.
@@ -325,8 +331,9 @@ func (b *builder) seq(seq []*stage) (Schedule, error) {
 
 // stageReader gives typed access to a stage's options with positioned errors.
 type stageReader struct {
-	b  *builder
-	st *stage
+	b     *builder
+	st    *stage
+	scale int // multiplier for lengths (smooth=true converts epochs to batches)
 }
 
 func (r stageReader) get(key string) *option {
@@ -386,6 +393,18 @@ func parseInt(s string) (int, error) {
 	return int(v), nil
 }
 
+// length reads an integer length option, converted by r.scale.
+func (r stageReader) length(key string, def int) (int, error) {
+	v, err := r.int(key, def)
+	if err != nil || r.scale <= 1 {
+		return v, err
+	}
+	if v > maxInt/r.scale {
+		return 0, r.bad(r.get(key), "%s %d epochs is more than 2^40 batches", key, v)
+	}
+	return v * r.scale, nil
+}
+
 func (r stageReader) choice(key string, allowed ...string) (string, error) {
 	o := r.get(key)
 	if o == nil {
@@ -412,20 +431,30 @@ func (b *builder) stage(st *stage, at int, last bool) (Schedule, int, error) {
 	if !ok {
 		return nil, 0, b.p.errAt(st.pos, st.pos+len(st.name), "unknown schedule %q, expected one of %s", st.name, strings.Join(names(), ", "))
 	}
-	r := stageReader{b, st}
+	r := stageReader{b: b, st: st, scale: 1}
 	unit, err := r.choice("every", map[bool][]string{true: {"epoch", "batch"}, false: {"batch", "epoch"}}[info.epoch]...)
 	if err != nil {
 		return nil, 0, err
 	}
-	if name == "plateau" && r.get("every") != nil {
-		o := r.get("every")
-		return nil, 0, r.bad(o, "plateau is observed once per epoch, not stepped: every does not apply")
+	for _, k := range []string{"every", "smooth"} {
+		if o := r.get(k); name == "plateau" && o != nil {
+			return nil, 0, r.bad(o, "plateau is observed once per epoch, not stepped: %s does not apply", k)
+		}
 	}
-	spe := 1
+	smooth, err := r.choice("smooth", "false", "true")
+	if err != nil {
+		return nil, 0, err
+	}
+	spe := 1 // batches per step of the built schedule, wrapped in PerEpoch when > 1
 	if unit == "epoch" {
 		spe = b.ctx.StepsPerEpoch
+		if smooth == "true" {
+			r.scale, spe = spe, 1
+		}
+	} else if o := r.get("smooth"); o != nil && smooth == "true" {
+		return nil, 0, r.bad(o, "smooth=true applies to every=epoch stages only")
 	}
-	forLen, err := r.int("for", 0)
+	forLen, err := r.length("for", 0)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -458,14 +487,14 @@ func (b *builder) stage(st *stage, at int, last bool) (Schedule, int, error) {
 	case "const":
 		var c ConstantConfig
 		if c.Factor, err = r.float("factor", 0); err == nil {
-			c.Steps, err = r.int("steps", 0)
+			c.Steps, err = r.length("steps", 0)
 		}
 		if err == nil {
 			s, err = NewConstant(c)
 		}
 	case "step":
 		var c StepConfig
-		if c.Size, err = r.int("size", 0); err == nil {
+		if c.Size, err = r.length("size", 0); err == nil {
 			c.Gamma, err = r.float("gamma", 0)
 		}
 		if err == nil && r.get("size") == nil {
@@ -481,6 +510,10 @@ func (b *builder) stage(st *stage, at int, last bool) (Schedule, int, error) {
 		} else {
 			for _, f := range strings.Split(o.val, "/") {
 				m, perr := parseInt(f)
+				if perr == nil && m > maxInt/r.scale {
+					perr = fmt.Errorf("too large")
+				}
+				m *= r.scale
 				if perr != nil || m < 1 {
 					err = r.bad(o, "milestones wants integers >= 1 separated by \"/\", got %q", f)
 					break
@@ -502,17 +535,23 @@ func (b *builder) stage(st *stage, at int, last bool) (Schedule, int, error) {
 		if err == nil {
 			s, err = NewExponential(c)
 		}
+		if err == nil && r.scale > 1 { // per-epoch rate, applied per batch
+			c.Gamma = math.Pow(c.Gamma, 1/float64(r.scale))
+			c.K /= float64(r.scale)
+			s, err = NewExponential(c)
+		}
 	case "invtime":
 		var c InverseTimeConfig
 		if c.K, err = r.float("k", 0); err == nil && r.get("k") == nil {
 			err = b.p.errAt(st.pos, st.end, "invtime needs k=X (lr0/(1+k*t))")
 		}
 		if err == nil {
+			c.K /= float64(r.scale)
 			s, err = NewInverseTime(c)
 		}
 	case "poly":
 		var c PolynomialConfig
-		if c.Total, err = r.int("total", 0); err == nil {
+		if c.Total, err = r.length("total", 0); err == nil {
 			c.Total, err = needLen("total", c.Total)
 		}
 		if err == nil {
@@ -526,7 +565,7 @@ func (b *builder) stage(st *stage, at int, last bool) (Schedule, int, error) {
 		}
 	case "cosine":
 		var c CosineConfig
-		if c.TMax, err = r.int("tmax", 0); err == nil {
+		if c.TMax, err = r.length("tmax", 0); err == nil {
 			c.TMax, err = needLen("tmax", c.TMax)
 		}
 		if err == nil {
@@ -537,7 +576,7 @@ func (b *builder) stage(st *stage, at int, last bool) (Schedule, int, error) {
 		}
 	case "cosine-restarts":
 		var c CosineWarmRestartsConfig
-		if c.T0, err = r.int("t0", 0); err == nil && r.get("t0") == nil {
+		if c.T0, err = r.length("t0", 0); err == nil && r.get("t0") == nil {
 			err = b.p.errAt(st.pos, st.end, "cosine-restarts needs t0=N (the first cycle's length)")
 		}
 		if err == nil {
@@ -559,10 +598,10 @@ func (b *builder) stage(st *stage, at int, last bool) (Schedule, int, error) {
 			c.BaseLR, err = r.float("base", 0)
 		}
 		if err == nil {
-			c.StepSizeUp, err = r.int("up", 0)
+			c.StepSizeUp, err = r.length("up", 0)
 		}
 		if err == nil {
-			c.StepSizeDown, err = r.int("down", 0)
+			c.StepSizeDown, err = r.length("down", 0)
 		}
 		if err == nil {
 			mode, err = r.choice("mode", "triangular", "triangular2", "exp_range", "exp-range")
@@ -588,7 +627,7 @@ func (b *builder) stage(st *stage, at int, last bool) (Schedule, int, error) {
 		var c OneCycleConfig
 		var anneal, three, mom string
 		if c.MaxLR, err = r.float("max", 0); err == nil {
-			c.Total, err = r.int("total", 0)
+			c.Total, err = r.length("total", 0)
 		}
 		if err == nil {
 			c.Total, err = needLen("total", c.Total)
@@ -625,7 +664,7 @@ func (b *builder) stage(st *stage, at int, last bool) (Schedule, int, error) {
 		}
 	case "warmup":
 		var c WarmupConfig
-		if c.Steps, err = r.int("steps", 0); err == nil && r.get("steps") == nil {
+		if c.Steps, err = r.length("steps", 0); err == nil && r.get("steps") == nil {
 			err = b.p.errAt(st.pos, st.end, "warmup needs steps=N")
 		}
 		if err == nil {
@@ -702,8 +741,8 @@ func (b *builder) stage(st *stage, at int, last bool) (Schedule, int, error) {
 	}
 	// unknown options
 	for _, o := range st.opts {
-		if !o.used && o.key != "every" && o.key != "for" {
-			return nil, 0, r.bad(o, "%s has no option %q; it takes %s, every, for", name, o.key, strings.Join(info.keys, ", "))
+		if !o.used {
+			return nil, 0, r.bad(o, "%s has no option %q; it takes %s, every, smooth, for", name, o.key, strings.Join(info.keys, ", "))
 		}
 	}
 	if !last && forLen == 0 {

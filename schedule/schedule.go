@@ -292,7 +292,7 @@ type CosineConfig struct {
 // lr = Min + (base-Min) * (1 + cos(pi*t/TMax)) / 2 for t <= TMax, and Min after TMax.
 // PyTorch keeps following the cosine past T_max (the lr rises again); temper holds Min,
 // which is what a "decay to Min over TMax steps" user means. PyTorch's step() uses a
-// recursive form that agrees with this closed form to ~1e-12 relative. Usually stepped per
+// recursive form that agrees with this closed form to ~1e-13 relative. Usually stepped per
 // batch.
 type Cosine struct{ c CosineConfig }
 

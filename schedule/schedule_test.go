@@ -39,6 +39,15 @@ func TestParseValues(t *testing.T) {
 		{"sgdr:t0=4", Context{}, 1, []probe{{2, 0.5}, {4, 1}, {8, 1}}},
 		// cosine-restarts in epochs (default) with 2 batches per epoch.
 		{"cosine-restarts:t0=2", Context{StepsPerEpoch: 2}, 1, []probe{{0, 1}, {1, 1}, {2, 0.5}, {3, 0.5}, {4, 1}}},
+		// smooth: lengths in epochs, lr updated per batch (4 batches per epoch).
+		{"cosine-restarts:t0=2,smooth=true", Context{StepsPerEpoch: 4}, 1, []probe{{0, 1}, {4, 0.5}, {2, 0.5 + 0.5*math.Cos(math.Pi/4)}, {8, 1}}},
+		{"exp:gamma=0.25,smooth=true", Context{StepsPerEpoch: 2}, 1, []probe{{1, 0.5}, {2, 0.25}}},
+		{"exp:k=2,smooth=true", Context{StepsPerEpoch: 2}, 1, []probe{{1, math.Exp(-1)}}},
+		{"invtime:k=1,smooth=true", Context{StepsPerEpoch: 2}, 1, []probe{{1, 2.0 / 3}, {2, 0.5}}},
+		{"multistep:milestones=1/3,smooth=true", Context{StepsPerEpoch: 2}, 1, []probe{{1, 1}, {2, 0.1}, {6, 0.01}}},
+		{"cosine:every=epoch,smooth=true", Context{TotalSteps: 40, StepsPerEpoch: 4}, 1, []probe{{20, 0.5}, {40, 0}}},
+		{"cosine:every=epoch", Context{TotalSteps: 40, StepsPerEpoch: 4}, 1, []probe{{20, 0.5}, {23, 0.5}, {40, 0}}},
+		{"warmup:steps=1,every=epoch,smooth=true+const:factor=0.5", Context{StepsPerEpoch: 4}, 1, []probe{{2, 0.5}, {3, 0.75}, {4, 0.5}}},
 		{"cyclic:max=1,up=10", Context{}, 0, []probe{{0, 0}, {5, 0.5}, {10, 1}, {15, 0.5}, {20, 0}}},
 		{"cyclic:max=1,up=10,mode=triangular2", Context{}, 0, []probe{{30, 0.5}}},
 		{"onecycle:max=1,total=100", Context{}, 1, []probe{{0, 0.04}, {29, 1}, {99, 0.04 / 1e4}, {500, 0.04 / 1e4}}},
@@ -101,6 +110,9 @@ func TestParseErrors(t *testing.T) {
 		{"plateau:every=epoch", Context{}, "every=epoch", "does not apply"},
 		{"step:size=5,every=week", Context{}, "every=week", "epoch|batch"},
 		{"warmup:steps=10+", Context{}, "", "schedule name"},
+		{"cosine:tmax=5,smooth=true", Context{}, "smooth=true", "every=epoch"},
+		{"plateau:smooth=true", Context{}, "smooth=true", "does not apply"},
+		{"step:size=5,smooth=maybe", Context{}, "smooth=maybe", "false|true"},
 		{"exp:gamma=0.9,k=0.1", Context{}, "exp:gamma=0.9,k=0.1", "not both"},
 		{"step:size=99999999999999999999", Context{}, "size=99999999999999999999", "integer"},
 	}
@@ -217,6 +229,7 @@ func FuzzParse(f *testing.F) {
 		"cosine-restarts:t0=2,tmult=2,min=0", "cyclic:max=0.1,up=2000,mode=triangular2",
 		"onecycle:max=0.1,total=1000", "plateau:patience=2,factor=0.5", "warmup:steps=200+cosine:tmax=1000",
 		"cosine*plateau", "onecycle:total=3,pct=0.34,three-phase=true", "step:size=1e+3",
+		"sgdr:t0=2,smooth=true+exp:gamma=2,smooth=true", "multistep:milestones=1/2,every=epoch,smooth=true",
 	} {
 		f.Add(s, 1000, 10)
 	}

@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -15,7 +16,7 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, total int, desc string) *progress {
-	if w == nil {
+	if w == nil || !isTerminal(w) {
 		return &progress{}
 	}
 	bar := progressbar.NewOptions(total,
@@ -44,4 +45,15 @@ func (p *progress) finish() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
+}
+
+// isTerminal reports whether w is a terminal; the bar is drawn only there (logs get the
+// per-epoch lines alone).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

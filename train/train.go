@@ -178,15 +178,26 @@ func (t *Trainer) setLR(step int) {
 		g.LR = s.LR(step, g.BaseLR)
 	}
 	if m, ok := schedule.MomentumAt(s, step); ok {
-		if mc, ok := t.Optimizer.(interface{ SetMomentum(float64) }); ok {
-			mc.SetMomentum(m)
+		if mc, ok := t.Optimizer.(optim.MomentumSetter); ok {
+			_ = mc.SetMomentum(m) // the schedule's momenta are validated at parse time
 		}
 	}
 }
 
 // Step runs one optimization step on a batch and returns its loss and number of correct
 // predictions. It is the allocation-free hot path.
-func (t *Trainer) Step(x *tensor.Tensor, y []int) (float64, int, error) {
+func (t *Trainer) Step(x *tensor.Tensor, y []int) (lossValue float64, correct int, err error) {
+	defer func() {
+		// A shape mismatch inside the model is a programming error that panics with a
+		// *tensor.ShapeError; at this API boundary it becomes an error naming the step.
+		if r := recover(); r != nil {
+			e, ok := r.(error)
+			if !ok {
+				e = fmt.Errorf("%v", r)
+			}
+			err = fmt.Errorf("train: step %d: %w", t.globalStep+1, e)
+		}
+	}()
 	tp := t.tape
 	tp.Reset()
 	for _, g := range t.Optimizer.Groups() {

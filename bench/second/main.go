@@ -133,7 +133,63 @@ func (p *softmax) Eval(x, g []float64) (float64, error) {
 	return loss*inv + 0.5*p.l2*ww, nil
 }
 
+// chain is a cheap convex objective with an O(N) gradient and a dense Hessian,
+// f(x) = Σ ½(x_i - c_i)² + ¼ Σ (x_i - x_{i+1})⁴ + ½ (Σ x_i)²/N, c_i = sin(i): with it
+// the per-iteration time is dominated by the optimizer's own linear algebra, not the
+// gradient. The rank-one term makes the Cholesky factor dense (without it the
+// tridiagonal Hessian has a bidiagonal factor and gonum's kernels skip the zeros).
+type chain struct {
+	c     []float64
+	inObj time.Duration
+}
+
+func newChain(n int) *chain {
+	c := make([]float64, n)
+	for i := range c {
+		c[i] = math.Sin(float64(i))
+	}
+	return &chain{c: c}
+}
+
+func (p *chain) Eval(x, g []float64) (float64, error) {
+	start := time.Now()
+	defer func() { p.inObj += time.Since(start) }()
+	var f float64
+	for i, v := range x {
+		r := v - p.c[i]
+		f += 0.5 * r * r
+		g[i] = r
+	}
+	var sum float64
+	for _, v := range x {
+		sum += v
+	}
+	inv := 1 / float64(len(x))
+	f += 0.5 * sum * sum * inv
+	for i := range g {
+		g[i] += sum * inv
+	}
+	for i := 0; i+1 < len(x); i++ {
+		d := x[i] - x[i+1]
+		d3 := d * d * d
+		f += 0.25 * d3 * d
+		g[i] += d3
+		g[i+1] -= d3
+	}
+	return f, nil
+}
+
+// timedObjective is an objective that accumulates the time spent inside Eval.
+type timedObjective interface {
+	second.Objective
+	objTime() *time.Duration
+}
+
+func (p *softmax) objTime() *time.Duration { return &p.inObj }
+func (p *chain) objTime() *time.Duration   { return &p.inObj }
+
 type row struct {
+	problem    string
 	method     string
 	n          int
 	iters      int
@@ -150,9 +206,17 @@ func heapAlloc() int64 {
 	return int64(ms.HeapAlloc)
 }
 
-func run(method string, d, samples, iters, history int) (row, error) {
-	p := newSoftmax(d, samples, uint64(d))
-	n := p.n()
+func run(problem, method string, size, samples, iters, history int) (row, error) {
+	var (
+		p timedObjective
+		n int
+	)
+	if problem == "softmax" {
+		sm := newSoftmax(size, samples, uint64(size))
+		p, n = sm, sm.n()
+	} else {
+		p, n = newChain(size), size
+	}
 	x0 := make([]float64, n)
 	runtime.GC()
 	base := heapAlloc()
@@ -181,7 +245,7 @@ func run(method string, d, samples, iters, history int) (row, error) {
 	if err != nil {
 		return row{}, err
 	}
-	p.inObj = 0
+	*p.objTime() = 0
 	start := time.Now()
 	res, err := opt.Step(p)
 	total := time.Since(start)
@@ -191,9 +255,9 @@ func run(method string, d, samples, iters, history int) (row, error) {
 	hook(second.IterInfo{})
 	it := max(res.Iters, 1)
 	r := row{
-		method: method, n: n, iters: res.Iters, evals: res.Evals,
+		problem: problem, method: method, n: n, iters: res.Iters, evals: res.Evals,
 		perIter:    total / time.Duration(it),
-		optPerIter: (total - p.inObj) / time.Duration(it),
+		optPerIter: (total - *p.objTime()) / time.Duration(it),
 		stateBytes: state, heapBytes: peak - base,
 	}
 	runtime.KeepAlive(opt)
@@ -226,37 +290,68 @@ func mb(b int64) string { return fmt.Sprintf("%.2f", float64(b)/(1<<20)) }
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/1e6) }
 
 func main() {
-	quick := flag.Bool("quick", false, "small sizes only")
-	samples := flag.Int("samples", 200, "training samples S")
+	quick := flag.Bool("quick", false, "small sizes only (seconds)")
+	samples := flag.Int("samples", 200, "softmax training samples S")
 	history := flag.Int("history", 10, "L-BFGS history m")
 	maxNewton := flag.Int("max-newton", 3300, "largest N for Newton")
 	maxBFGS := flag.Int("max-bfgs", 6500, "largest N for BFGS")
-	maxLBFGS := flag.Int("max-lbfgs", 420000, "largest N for L-BFGS")
-	png := flag.String("png", "bench/second/scaling.png", "log-log plot output (empty: none)")
+	maxLBFGS := flag.Int("max-lbfgs", 420000, "largest N for L-BFGS on the softmax problem (x4 on the chain problem)")
+	png := flag.String("png", "bench/second/scaling", "log-log plot file prefix: writes <prefix>_softmax.png and <prefix>_chain.png (empty: none)")
+	problems := flag.String("problems", "softmax,chain", "comma-separated problems to run")
 	flag.Parse()
 	if *quick {
 		*maxNewton, *maxBFGS, *maxLBFGS = 500, 1000, 5000
 	}
+	fmt.Printf("GOMAXPROCS = %d, %s/%s, %s; L-BFGS history m = %d.\n\n",
+		runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version(), *history)
 	iters := map[string]int{"newton": 2, "bfgs": 15, "lbfgs": 15}
-	limits := map[string]int{"newton": *maxNewton, "bfgs": *maxBFGS, "lbfgs": *maxLBFGS}
 	methods := []string{"newton", "bfgs", "lbfgs"}
-	var rows []row
-	for _, m := range methods {
-		for d := 10; classes*(d+1) <= limits[m]; d *= 2 {
-			r, err := run(m, d, *samples, iters[m], *history)
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "second bench:", m, "d =", d, ":", err)
-				os.Exit(1)
-			}
-			fmt.Fprintf(os.Stderr, "%-6s N=%7d iters=%2d evals=%5d  %10s ms/iter  opt %10s ms/iter  heap %s MiB\n",
-				m, r.n, r.iters, r.evals, ms(r.perIter), ms(r.optPerIter), mb(r.heapBytes))
-			rows = append(rows, r)
+	for _, problem := range strings.Split(*problems, ",") {
+		if problem != "softmax" && problem != "chain" {
+			fmt.Fprintf(os.Stderr, "second bench: unknown problem %q (want softmax or chain)\n", problem)
+			os.Exit(2)
 		}
+		limits := map[string]int{"newton": *maxNewton, "bfgs": *maxBFGS, "lbfgs": *maxLBFGS}
+		if problem == "chain" {
+			limits["lbfgs"] *= 4
+		}
+		var rows []row
+		for _, m := range methods {
+			// softmax: size is the feature count d (N = 10(d+1)); chain: size is N.
+			size, step := 10, 2
+			if problem == "chain" {
+				size = 100
+			}
+			for {
+				n := size
+				if problem == "softmax" {
+					n = classes * (size + 1)
+				}
+				if n > limits[m] {
+					break
+				}
+				r, err := run(problem, m, size, *samples, iters[m], *history)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "second bench:", problem, m, "size", size, ":", err)
+					os.Exit(1)
+				}
+				fmt.Fprintf(os.Stderr, "%-7s %-6s N=%8d iters=%2d evals=%5d  %10s ms/iter  opt %10s ms/iter  heap %s MiB\n",
+					problem, m, r.n, r.iters, r.evals, ms(r.perIter), ms(r.optPerIter), mb(r.heapBytes))
+				rows = append(rows, r)
+				size *= step
+			}
+		}
+		report(problem, rows, methods, *samples, *png)
 	}
+}
 
+func report(problem string, rows []row, methods []string, samples int, png string) {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "Softmax classifier, %d classes, S = %d samples, GOMAXPROCS = %d, %s/%s, %s.\n\n",
-		classes, *samples, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	if problem == "softmax" {
+		fmt.Fprintf(&sb, "### Softmax classifier (%d classes, S = %d samples; gradient O(S·N))\n\n", classes, samples)
+	} else {
+		sb.WriteString("### Chain objective (gradient O(N): the optimizer's own cost dominates)\n\n")
+	}
 	sb.WriteString("| method | N | iters | evals | time/iter (ms) | optimizer time/iter (ms) | state bytes (MiB) | heap growth (MiB) |\n")
 	sb.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
@@ -264,9 +359,9 @@ func main() {
 			r.method, r.n, r.iters, r.evals, ms(r.perIter), ms(r.optPerIter), mb(r.stateBytes), mb(r.heapBytes))
 	}
 	sb.WriteString("\nFitted exponents p in cost ∝ N^p (least squares on log-log; all sizes / largest 4):\n\n")
-	sb.WriteString("| method | time/iter | optimizer time/iter | state bytes | heap growth | expected (optimizer time, memory) |\n")
+	sb.WriteString("| method | time/iter | optimizer time/iter | state bytes | heap growth | expected (optimizer time; memory) |\n")
 	sb.WriteString("|---|---|---|---|---|---|\n")
-	expect := map[string]string{"newton": "N³ (Cholesky), N²", "bfgs": "N², N²", "lbfgs": "m·N, m·N"}
+	expect := map[string]string{"newton": "N³ (Cholesky) + 2N gradients; N²", "bfgs": "N²; N²", "lbfgs": "m·N; m·N"}
 	type series struct{ n, t, o, s, h []float64 }
 	all := map[string]*series{}
 	for _, m := range methods {
@@ -293,13 +388,15 @@ func main() {
 		}
 		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s |\n", m, f(se.t), f(se.o), f(se.s), f(se.h), expect[m])
 	}
+	sb.WriteString("\n")
 	fmt.Print(sb.String())
 
-	if *png == "" {
+	if png == "" {
 		return
 	}
+	file := png + "_" + problem + ".png"
 	pl := plot.New()
-	pl.Title.Text = "optim/second scaling (softmax classifier)"
+	pl.Title.Text = "optim/second scaling: " + problem + " objective"
 	pl.X.Label.Text = "parameters N"
 	pl.Y.Label.Text = "seconds per iteration"
 	pl.X.Scale, pl.Y.Scale = plot.LogScale{}, plot.LogScale{}
@@ -324,9 +421,9 @@ func main() {
 	}
 	pl.Legend.Top = false
 	pl.Legend.Left = false
-	if err := pl.Save(7*vg.Inch, 5*vg.Inch, *png); err != nil {
+	if err := pl.Save(7*vg.Inch, 5*vg.Inch, file); err != nil {
 		fmt.Fprintln(os.Stderr, "second bench: plot:", err)
 		os.Exit(1)
 	}
-	fmt.Fprintln(os.Stderr, "wrote", *png)
+	fmt.Fprintln(os.Stderr, "wrote", file)
 }

@@ -57,7 +57,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--min-time", type=float, default=0.2)
+    ap.add_argument("--list", action="store_true", help="print the shape names and exit")
     args = ap.parse_args()
+    if args.list:
+        for s in SHAPES:
+            print(s[0])
+        return
     torch.set_num_threads(args.threads)
     for name, ta, tb, m, n, k in SHAPES:
         print(f"{name} {bench(ta, tb, m, n, k, args.min_time):.2f}", flush=True)

@@ -11,6 +11,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -25,6 +26,10 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
+// commands holds constructors of further subcommands; each lives in its own file and
+// registers itself from an init func, so adding a command touches no other file.
+var commands []func() *cobra.Command
+
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "temper",
@@ -34,28 +39,33 @@ func newRoot() *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newTrainCmd(), newEvalCmd())
+	for _, c := range commands {
+		root.AddCommand(c())
+	}
 	return root
 }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // run executes the CLI and returns the exit code; panics become errors, never traces.
-func run(args []string) (code int) {
+func run(args []string, stdout, stderr io.Writer) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(os.Stderr, "temper: internal error: %v\n", r)
+			fmt.Fprintf(stderr, "temper: internal error: %v\n", r)
 			code = 1
 		}
 	}()
 	root := newRoot()
 	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.Execute()
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(os.Stderr, "temper: %v\n", err)
+	fmt.Fprintf(stderr, "temper: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
 		return 2

@@ -169,7 +169,7 @@ written atomically after every epoch; continue with --resume DIR).`,
 			if out == "" {
 				out = filepath.Join("runs", c.Model)
 			}
-			var progress io.Writer = os.Stderr
+			var progress io.Writer = cmd.ErrOrStderr()
 			if quiet {
 				progress = nil
 			}

@@ -73,7 +73,7 @@ func BenchmarkMicroKernel(b *testing.B) {
 	c := make([]float32, im.mr*im.nr*8)
 	for b.Loop() {
 		for t := 0; t < 8; t++ {
-			im.kernT(k, ap, im.mr, bp[t*im.nr*k:], c[t*im.nr:], im.nr*8, 1, 1)
+			im.kern(k, ap, bp[t*im.nr*k:], c[t*im.nr:], im.nr*8, 1, 1, im.mr, im.nr)
 		}
 	}
 	flops := 2 * float64(im.mr*im.nr*k*8)

@@ -13,14 +13,13 @@ type implementation struct {
 	// sgemm: micro-tile mr×nr, cache blocks kc (depth) and nc (columns of packed B, a
 	// multiple of nr).
 	mr, nr, kc, nc int
-	// kernN and kernT compute the full mr×nr tile c = alpha*A·bp + beta*c (beta == 0:
-	// overwrite, c is not read) from an A sliver read in place and a packed k×nr sliver
-	// bp of B; c has leading dimension ldc. kernN reads A's element (r, p) at a[r*lda+p]
-	// (rows of a row-major A), kernT at a[p*lda+r] (columns of a stored Aᵀ, or a packed
-	// sliver with lda = mr).
-	kernN, kernT gemmKernel
-	// packB packs op(B)[p0:p0+kc, j0:j0+nc] into slivers of nr columns (see packBGeneric).
-	packB func(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc, nr int)
+	// kern computes the tile c[0:rows, 0:cols] = alpha*ap·bp + beta*c (beta == 0:
+	// overwrite, c is not read) from packed slivers ap (k×mr) and bp (k×nr), rows <= mr,
+	// cols <= nr; c has leading dimension ldc.
+	kern func(k int, ap, bp, c []float32, ldc int, alpha, beta float32, rows, cols int)
+	// packA and packB pack one sliver (see packAGeneric, packBGeneric).
+	packA func(dst, a []float32, lda int, trans bool, i0, rows, p0, kc, mr int)
+	packB func(dst, b []float32, ldb int, trans bool, p0, kc, j0, cols, nr int)
 
 	axpy         func(alpha float32, x, y []float32)
 	scale        func(alpha float32, x []float32)
@@ -32,9 +31,9 @@ type implementation struct {
 
 var generic = &implementation{
 	name: "generic",
-	mr: 4, nr: 4, kc: 256, nc: 512,
-	kernN: kernGenericN,
-	kernT: kernGenericT,
+	mr:   4, nr: 4, kc: 256, nc: 512,
+	kern:  kernGeneric,
+	packA: packAGeneric,
 	packB: packBGeneric,
 
 	axpy:         axpyGeneric,
@@ -44,8 +43,6 @@ var generic = &implementation{
 	reluBackward: reluBackwardGeneric,
 	dot:          dotGeneric,
 }
-
-type gemmKernel func(k int, a []float32, lda int, bp, c []float32, ldc int, alpha, beta float32)
 
 // impl is the active implementation, chosen once at start (see init) or by SetKernel.
 var impl = generic

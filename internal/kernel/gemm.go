@@ -25,28 +25,58 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	job := jobPool.Get().(*gemmJob)
-	*job = gemmJob{impl: impl, transA: transA, transB: transB, m: m, n: n, k: k,
-		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
 	im := impl
-	slivN := (n + im.nr - 1) / im.nr
+	if n < im.nr/2 && m >= 2*im.nr && beta == 0 {
+		// A narrow C (a classifier layer's output) wastes most lanes of the nr-wide
+		// tiles: compute Cᵀ = op(B)ᵀ·op(A)ᵀ instead, whose rows are m long, into a
+		// temporary and transpose it into C.
+		tp := apPool.Get().(*[]float32)
+		*tp = grow(*tp, n*m)
+		t := *tp
+		Sgemm(!transB, !transA, n, m, k, alpha, b, ldb, a, lda, 0, t, m)
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			for j := range row {
+				row[j] = t[j*m+i]
+			}
+		}
+		apPool.Put(tp)
+		return
+	}
+	job := jobPool.Get().(*gemmJob)
+	*job = gemmJob{impl: im, transA: transA, transB: transB, m: m, n: n, k: k,
+		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
 	slivM := (m + im.mr - 1) / im.mr
+	slivN := (n + im.nr - 1) / im.nr
 	t := Threads()
-	// Splitting along n keeps the packed A shared in spirit (each thread packs the whole
-	// A block, which costs 1/n_thread of its flops) and gives each thread its own packed
-	// B panel: good for the m=128 shapes of minibatch training. Split along m only when
-	// n is too narrow to feed every thread.
-	flops := 2 * float64(m) * float64(n) * float64(k)
+	if 2*float64(m)*float64(n)*float64(k) < 2*64*64*64 {
+		t = 1 // a parallel region costs about a microsecond
+	}
+
+	// Phase 1: pack all of op(A) once, shared by all threads (split over row slivers).
+	ap := apPool.Get().(*[]float32)
+	*ap = grow(*ap, slivM*im.mr*k)
+	job.ap = *ap
+	job.phase = phasePackA
+	if t > 1 {
+		parallelRun(slivM, max(1, 16384/(im.mr*k)), job)
+	} else {
+		job.run(0, slivM)
+	}
+
+	// Phase 2: compute C by panels of whole B slivers (each thread packs its own columns
+	// of B), or by panels of A slivers when n is too narrow to feed every thread.
+	job.phase = phaseCompute
 	switch {
-	case t <= 1 || flops < 2*64*64*64:
-		job.run(0, slivN) // splitN with a single chunk
+	case t <= 1:
+		job.run(0, slivN)
 	case slivN >= 2*t || slivN >= slivM:
-		job.splitN = true
 		parallelRun(slivN, 1, job)
 	default:
 		job.splitM = true
 		parallelRun(slivM, 1, job)
 	}
+	apPool.Put(ap)
 	*job = gemmJob{}
 	jobPool.Put(job)
 }
@@ -106,17 +136,29 @@ type gemmJob struct {
 	beta           float32
 	c              []float32
 	ldc            int
-	splitN, splitM bool
+
+	// ap is op(A) packed: k-block by k-block (the block starting at depth pc begins at
+	// pc*roundUp(m, mr)), each block a sequence of row slivers of kc×mr values.
+	ap     []float32
+	phase  int
+	splitM bool
 }
 
-var jobPool = sync.Pool{New: func() any { return new(gemmJob) }}
+const (
+	phasePackA = iota
+	phaseCompute
+)
 
-// gemmBuf holds one thread's packing buffers.
+var (
+	jobPool = sync.Pool{New: func() any { return new(gemmJob) }}
+	apPool  = sync.Pool{New: func() any { return new([]float32) }}
+	bufPool = sync.Pool{New: func() any { return new(gemmBuf) }}
+)
+
+// gemmBuf holds one thread's packed B block.
 type gemmBuf struct {
-	a, b, tile []float32
+	b []float32
 }
-
-var bufPool = sync.Pool{New: func() any { return new(gemmBuf) }}
 
 func grow(s []float32, n int) []float32 {
 	if cap(s) < n {
@@ -125,31 +167,40 @@ func grow(s []float32, n int) []float32 {
 	return s[:n]
 }
 
-// run computes the panel of C given by slivers [lo, hi) (of NR columns if splitN, of MR
-// rows if splitM, or of NR columns over all rows otherwise).
+func roundUp(x, m int) int { return (x + m - 1) / m * m }
+
+// run does the work of slivers [lo, hi) of the current phase.
 func (j *gemmJob) run(lo, hi int) {
 	im := j.impl
+	mr := im.mr
+	if j.phase == phasePackA {
+		mPad := roundUp(j.m, mr)
+		for pc := 0; pc < j.k; pc += im.kc {
+			kc := min(im.kc, j.k-pc)
+			for s := lo; s < hi; s++ {
+				i0 := s * mr
+				dst := j.ap[pc*mPad+i0*kc : pc*mPad+(i0+mr)*kc]
+				im.packA(dst, j.a, j.lda, j.transA, i0, min(mr, j.m-i0), pc, kc, mr)
+			}
+		}
+		return
+	}
 	i0, i1, j0, j1 := 0, j.m, 0, j.n
 	if j.splitM {
-		i0, i1 = lo*im.mr, min(hi*im.mr, j.m)
+		i0, i1 = lo*mr, min(hi*mr, j.m)
 	} else {
 		j0, j1 = lo*im.nr, min(hi*im.nr, j.n)
 	}
 	buf := bufPool.Get().(*gemmBuf)
-	ncMax := min(im.nc, roundUp(j1-j0, im.nr))
-	kcMax := min(im.kc, j.k)
-	buf.a = grow(buf.a, im.mr*kcMax)
-	buf.b = grow(buf.b, ncMax*kcMax)
-	buf.tile = grow(buf.tile, im.mr*im.nr)
+	buf.b = grow(buf.b, min(im.nc, roundUp(j1-j0, im.nr))*min(im.kc, j.k))
 	j.block(buf, i0, i1, j0, j1)
 	bufPool.Put(buf)
 }
 
-func roundUp(x, m int) int { return (x + m - 1) / m * m }
-
 func (j *gemmJob) block(buf *gemmBuf, i0, i1, j0, j1 int) {
 	im := j.impl
 	mr, nr := im.mr, im.nr
+	mPad := roundUp(j.m, mr)
 	for jc := j0; jc < j1; jc += im.nc {
 		nc := min(im.nc, j1-jc)
 		for pc := 0; pc < j.k; pc += im.kc {
@@ -158,114 +209,112 @@ func (j *gemmJob) block(buf *gemmBuf, i0, i1, j0, j1 int) {
 			if pc > 0 {
 				beta = 1
 			}
-			im.packB(buf.b, j.b, j.ldb, j.transB, pc, kc, jc, nc, nr)
+			for jr := 0; jr < nc; jr += nr {
+				im.packB(buf.b[jr*kc:(jr+nr)*kc], j.b, j.ldb, j.transB, pc, kc, jc+jr, min(nr, nc-jr), nr)
+			}
 			for ir := i0; ir < i1; ir += mr {
 				rows := min(mr, i1-ir)
-				// Full slivers of A are read in place (rows of A, or columns of Aᵀ);
-				// a partial sliver is copied, zero-padded, into the packed layout.
-				var ap []float32
-				var lda int
-				kern := im.kernT
-				switch {
-				case rows < mr:
-					ap, lda = buf.a[:kc*mr], mr
-					packAEdge(ap, j.a, j.lda, j.transA, ir, rows, pc, kc, mr)
-				case j.transA:
-					ap, lda = j.a[pc*j.lda+ir:], j.lda
-				default:
-					ap, lda, kern = j.a[ir*j.lda+pc:], j.lda, im.kernN
-				}
+				ap := j.ap[pc*mPad+ir*kc : pc*mPad+(ir+mr)*kc]
 				for jr := 0; jr < nc; jr += nr {
 					bp := buf.b[jr*kc : (jr+nr)*kc]
-					cols := min(nr, nc-jr)
 					off := ir*j.ldc + jc + jr
-					if rows == mr && cols == nr {
-						kern(kc, ap, lda, bp, j.c[off:], j.ldc, j.alpha, beta)
-						continue
-					}
-					t := buf.tile
-					kern(kc, ap, lda, bp, t, nr, j.alpha, 0)
-					for r := 0; r < rows; r++ {
-						cr := j.c[off+r*j.ldc : off+r*j.ldc+cols]
-						tr := t[r*nr : r*nr+cols]
-						switch beta {
-						case 0:
-							copy(cr, tr)
-						case 1:
-							for q := range cr {
-								cr[q] += tr[q]
-							}
-						default:
-							for q := range cr {
-								cr[q] = beta*cr[q] + tr[q]
-							}
-						}
-					}
+					im.kern(kc, ap, bp, j.c[off:], j.ldc, j.alpha, beta, rows, min(nr, nc-jr))
 				}
 			}
 		}
 	}
 }
 
-// packAEdge copies op(A)[i0:i0+rows, p0:p0+kc] (rows < mr) into dst in the layout the
-// 'T' kernels read with lda = mr: for each p, the mr values of column p (zero past rows).
-func packAEdge(dst, a []float32, lda int, trans bool, i0, rows, p0, kc, mr int) {
-	clear(dst[:kc*mr])
+// partialTile computes a partial rows×cols tile with a full-tile kernel: into a zeroed
+// temporary tile t (mr×nr), then added into c.
+func partialTile(kern func(k int, ap, bp, c []float32, ldc int, alpha, beta float32), t []float32, nr int,
+	k int, ap, bp, c []float32, ldc int, alpha, beta float32, rows, cols int) {
+	kern(k, ap, bp, t, nr, alpha, 0)
 	for r := 0; r < rows; r++ {
-		if trans {
-			for p := 0; p < kc; p++ {
-				dst[p*mr+r] = a[(p0+p)*lda+i0+r]
+		cr := c[r*ldc : r*ldc+cols]
+		tr := t[r*nr : r*nr+cols]
+		switch beta {
+		case 0:
+			copy(cr, tr)
+		case 1:
+			for q := range cr {
+				cr[q] += tr[q]
 			}
-		} else {
-			src := a[(i0+r)*lda+p0 : (i0+r)*lda+p0+kc]
-			for p, v := range src {
-				dst[p*mr+r] = v
-			}
-		}
-	}
-}
-
-// packBGeneric packs op(B)[p0:p0+kc, j0:j0+nc] into slivers of nr columns: sliver t
-// holds, for p = 0..kc-1, the nr values op(B)[p0+p, j0+t*nr+c] (zero past column nc).
-func packBGeneric(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc, nr int) {
-	for t := 0; t < nc; t += nr {
-		d := dst[t*kc : (t+nr)*kc]
-		cols := min(nr, nc-t)
-		if !trans {
-			for p := 0; p < kc; p++ {
-				src := b[(p0+p)*ldb+j0+t : (p0+p)*ldb+j0+t+cols]
-				dd := d[p*nr : p*nr+nr]
-				copy(dd, src)
-				clear(dd[cols:])
-			}
-			continue
-		}
-		// op(B)[p, j] = b[j*ldb+p]: walk each column of op(B) (a row of b).
-		for c := 0; c < nr; c++ {
-			if c >= cols {
-				for p := 0; p < kc; p++ {
-					d[p*nr+c] = 0
-				}
-				continue
-			}
-			src := b[(j0+t+c)*ldb+p0 : (j0+t+c)*ldb+p0+kc]
-			for p, v := range src {
-				d[p*nr+c] = v
+		default:
+			for q := range cr {
+				cr[q] = beta*cr[q] + tr[q]
 			}
 		}
 	}
 }
 
-// kernGeneric4x4 is the portable micro-kernel: c[0:4, 0:4] = alpha*ap·bp + beta*c, where
-// element (r, p) of the A sliver is a[r*rs+p*ps] and bp is a packed k×4 sliver of B.
-func kernGeneric4x4(k int, a []float32, rs, ps int, bp, c []float32, ldc int, alpha, beta float32) {
+// packAGeneric packs one row sliver op(A)[i0:i0+rows, p0:p0+kc] (rows <= mr) into dst:
+// for each p, the mr values op(A)[i0+r, p0+p], zero for r >= rows.
+func packAGeneric(dst, a []float32, lda int, trans bool, i0, rows, p0, kc, mr int) {
+	dst = dst[:kc*mr]
+	if trans {
+		// op(A)[i, p] = a[p*lda+i]: rows contiguous values per p.
+		for p := 0; p < kc; p++ {
+			d := dst[p*mr : p*mr+mr]
+			copy(d, a[(p0+p)*lda+i0:(p0+p)*lda+i0+rows])
+			clear(d[rows:])
+		}
+		return
+	}
+	if rows < mr {
+		clear(dst)
+	}
+	for r := 0; r < rows; r++ {
+		src := a[(i0+r)*lda+p0 : (i0+r)*lda+p0+kc]
+		for p, v := range src {
+			dst[p*mr+r] = v
+		}
+	}
+}
+
+// packBGeneric packs one column sliver op(B)[p0:p0+kc, j0:j0+cols] (cols <= nr) into
+// dst: for each p, the nr values op(B)[p0+p, j0+c], zero for c >= cols.
+func packBGeneric(dst, b []float32, ldb int, trans bool, p0, kc, j0, cols, nr int) {
+	dst = dst[:kc*nr]
+	if !trans {
+		for p := 0; p < kc; p++ {
+			d := dst[p*nr : p*nr+nr]
+			copy(d, b[(p0+p)*ldb+j0:(p0+p)*ldb+j0+cols])
+			clear(d[cols:])
+		}
+		return
+	}
+	// op(B)[p, j] = b[j*ldb+p]: walk each column of op(B) (a row of b).
+	if cols < nr {
+		clear(dst)
+	}
+	for c := 0; c < cols; c++ {
+		src := b[(j0+c)*ldb+p0 : (j0+c)*ldb+p0+kc]
+		for p, v := range src {
+			dst[p*nr+c] = v
+		}
+	}
+}
+
+// kernGeneric is the portable micro-kernel: c[0:rows, 0:cols] = alpha*ap·bp + beta*c for
+// packed slivers ap (k×4) and bp (k×4).
+func kernGeneric(k int, ap, bp, c []float32, ldc int, alpha, beta float32, rows, cols int) {
+	if rows < 4 || cols < 4 {
+		var t [16]float32
+		partialTile(kernGeneric4x4, t[:], 4, k, ap, bp, c, ldc, alpha, beta, rows, cols)
+		return
+	}
+	kernGeneric4x4(k, ap, bp, c, ldc, alpha, beta)
+}
+
+func kernGeneric4x4(k int, ap, bp, c []float32, ldc int, alpha, beta float32) {
 	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+	ap = ap[:4*k]
 	bp = bp[:4*k]
-	a0s, a1s, a2s, a3s := a[0:], a[rs:], a[2*rs:], a[3*rs:]
-	for p := 0; p < k; p++ {
-		b := bp[4*p : 4*p+4 : 4*p+4]
-		o := p * ps
-		a0, a1, a2, a3 := a0s[o], a1s[o], a2s[o], a3s[o]
+	for p := 0; p < 4*k; p += 4 {
+		a := ap[p : p+4 : p+4]
+		b := bp[p : p+4 : p+4]
+		a0, a1, a2, a3 := a[0], a[1], a[2], a[3]
 		b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
 		c00 += a0 * b0
 		c01 += a0 * b1
@@ -288,14 +337,6 @@ func kernGeneric4x4(k int, a []float32, rs, ps int, bp, c []float32, ldc int, al
 	store4(c[ldc:ldc+4:ldc+4], alpha, beta, c10, c11, c12, c13)
 	store4(c[2*ldc:2*ldc+4:2*ldc+4], alpha, beta, c20, c21, c22, c23)
 	store4(c[3*ldc:3*ldc+4:3*ldc+4], alpha, beta, c30, c31, c32, c33)
-}
-
-func kernGenericN(k int, a []float32, lda int, bp, c []float32, ldc int, alpha, beta float32) {
-	kernGeneric4x4(k, a, lda, 1, bp, c, ldc, alpha, beta)
-}
-
-func kernGenericT(k int, a []float32, lda int, bp, c []float32, ldc int, alpha, beta float32) {
-	kernGeneric4x4(k, a, 1, lda, bp, c, ldc, alpha, beta)
 }
 
 func store4(c []float32, alpha, beta float32, v0, v1, v2, v3 float32) {

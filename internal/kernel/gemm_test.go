@@ -172,12 +172,12 @@ func TestSgemmSpecial(t *testing.T) {
 		{m: 4, n: 5, k: 0, alpha: 1, beta: 0.5},
 		{m: 4, n: 5, k: 3, alpha: 0, beta: 2},
 		{m: 64, n: 64, k: 64, alpha: 1, beta: 0},
-		{m: 96, n: 256, k: 600, alpha: 1, beta: 1, pad: 5},         // several k blocks
-		{transB: true, m: 128, n: 512, k: 784, alpha: 1, beta: 0},  // MLP forward
-		{m: 128, n: 784, k: 512, alpha: 1, beta: 0},                // MLP dX
-		{transA: true, m: 512, n: 784, k: 128, alpha: 1, beta: 1},  // MLP dW (accumulate)
-		{transA: true, m: 10, n: 512, k: 128, alpha: 1, beta: 0},   // MLP last layer dW
-		{transB: true, m: 128, n: 10, k: 512, alpha: 1, beta: 0},   // MLP last layer forward
+		{m: 96, n: 256, k: 600, alpha: 1, beta: 1, pad: 5},        // several k blocks
+		{transB: true, m: 128, n: 512, k: 784, alpha: 1, beta: 0}, // MLP forward
+		{m: 128, n: 784, k: 512, alpha: 1, beta: 0},               // MLP dX
+		{transA: true, m: 512, n: 784, k: 128, alpha: 1, beta: 1}, // MLP dW (accumulate)
+		{transA: true, m: 10, n: 512, k: 128, alpha: 1, beta: 0},  // MLP last layer dW
+		{transB: true, m: 128, n: 10, k: 512, alpha: 1, beta: 0},  // MLP last layer forward
 		{transA: true, transB: true, m: 300, n: 700, k: 50, alpha: -1, beta: 0.5, pad: 1},
 	}
 	forEachPath(t, func(t *testing.T) {
@@ -220,9 +220,15 @@ func TestSgemmPanics(t *testing.T) {
 		name string
 		f    func()
 	}{
-		{"short a", func() { Sgemm(false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2) }},
-		{"small lda", func() { Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 1, make([]float32, 4), 2, 0, make([]float32, 4), 2) }},
-		{"short c", func() { Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2) }},
+		{"short a", func() {
+			Sgemm(false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+		}},
+		{"small lda", func() {
+			Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 1, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+		}},
+		{"short c", func() {
+			Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2)
+		}},
 		{"negative", func() { Sgemm(false, false, -1, 2, 2, 1, nil, 2, nil, 2, 0, nil, 2) }},
 	}
 	for _, tt := range tests {
@@ -264,5 +270,47 @@ func TestKernelSelection(t *testing.T) {
 	}
 	if err := SetKernel("nonsense"); err == nil {
 		t.Errorf("SetKernel(nonsense) = nil, want error")
+	}
+}
+
+// TestPackers compares every path's packing routines with the generic ones, including
+// partial slivers and depths that are not multiples of the transpose blocks.
+func TestPackers(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, im := range implementations() {
+		for _, trans := range []bool{false, true} {
+			for _, kc := range []int{1, 3, 4, 5, 8, 9, 31, 64} {
+				for rows := 1; rows <= im.mr; rows++ {
+					ld := 70
+					a := randSlice(r, 80*ld)
+					got, want := make([]float32, kc*im.mr), make([]float32, kc*im.mr)
+					for i := range got {
+						got[i] = 99 // must be overwritten, padding included
+					}
+					im.packA(got, a, ld, trans, 2, rows, 1, kc, im.mr)
+					packAGeneric(want, a, ld, trans, 2, rows, 1, kc, im.mr)
+					for i := range got {
+						if got[i] != want[i] {
+							t.Fatalf("%s packA trans=%v kc=%d rows=%d: [%d] = %v, want %v", im.name, trans, kc, rows, i, got[i], want[i])
+						}
+					}
+				}
+				for cols := 1; cols <= im.nr; cols++ {
+					ld := 70
+					b := randSlice(r, 80*ld)
+					got, want := make([]float32, kc*im.nr), make([]float32, kc*im.nr)
+					for i := range got {
+						got[i] = 99
+					}
+					im.packB(got, b, ld, trans, 1, kc, 2, cols, im.nr)
+					packBGeneric(want, b, ld, trans, 1, kc, 2, cols, im.nr)
+					for i := range got {
+						if got[i] != want[i] {
+							t.Fatalf("%s packB trans=%v kc=%d cols=%d: [%d] = %v, want %v", im.name, trans, kc, cols, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
 	}
 }

@@ -1,8 +1,9 @@
 package kernel
 
 // Vector kernels on []float32. Each exported function checks lengths once, then
-// dispatches to the active implementation (assembly on amd64 where it pays, the
-// portable Go loops in vec_generic.go otherwise).
+// dispatches to the active implementation (AVX2 assembly on amd64 for the avx2 and
+// avx512 paths, the portable Go loops in vec_generic.go otherwise). They run on the
+// calling goroutine: they are memory-bound, and callers parallelize over larger units.
 
 // Axpy computes y += alpha*x elementwise. len(x) must equal len(y).
 func Axpy(alpha float32, x, y []float32) {
@@ -69,9 +70,8 @@ func ReLUBackward(dst, grad, out []float32) {
 	impl.reluBackward(dst, grad, out)
 }
 
-// Dot returns sum_i x[i]*y[i]. The generic path accumulates in float64; the SIMD paths
-// accumulate in several float32 vector lanes and combine them in float64, which bounds
-// the error like pairwise summation does.
+// Dot returns sum_i x[i]*y[i], with products and sums in float64 (every path) and one
+// rounding to float32 at the end.
 func Dot(x, y []float32) float32 {
 	if len(x) != len(y) {
 		panic("kernel: Dot length mismatch")

@@ -17,11 +17,21 @@ func TestVectorOps(t *testing.T) {
 		r := rand.New(rand.NewPCG(11, 12))
 		for _, n := range vecLens {
 			x, y := randSlice(r, n), randSlice(r, n)
+			// Special values at a few positions: ReLU and its gradient map NaN to 0.
+			specials := []float32{float32(math.NaN()), float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1))}
+			for i := 0; i < n; i += 5 {
+				if i%3 == 0 {
+					x[i] = specials[(i/5)%len(specials)]
+				}
+			}
 
 			// Axpy: one multiply and one add per element (FMA or not): 2 roundings.
 			got := append([]float32(nil), y...)
 			Axpy(0.75, x, got)
 			for i := range got {
+				if math.IsNaN(float64(x[i])) || math.IsInf(float64(x[i]), 0) {
+					continue
+				}
 				want := float64(y[i]) + 0.75*float64(x[i])
 				if !close32(got[i], want, 2*0x1p-24*(math.Abs(float64(y[i]))+math.Abs(0.75*float64(x[i])))) {
 					t.Fatalf("Axpy n=%d: [%d] = %v, want %v", n, i, got[i], want)
@@ -31,7 +41,7 @@ func TestVectorOps(t *testing.T) {
 			got = append([]float32(nil), x...)
 			Scale(-1.5, got)
 			for i := range got {
-				if got[i] != -1.5*x[i] {
+				if w := -1.5 * x[i]; got[i] != w && !(w != w && got[i] != got[i]) {
 					t.Fatalf("Scale n=%d: [%d] = %v, want %v", n, i, got[i], -1.5*x[i])
 				}
 			}
@@ -41,7 +51,7 @@ func TestVectorOps(t *testing.T) {
 			ReLU(relu, x)
 			for i := range relu {
 				want := x[i]
-				if want <= 0 {
+				if !(want > 0) {
 					want = 0
 				}
 				if relu[i] != want {
@@ -67,7 +77,12 @@ func TestVectorOps(t *testing.T) {
 				}
 			}
 
-			// Dot: float32 lanes (or float64) over n terms: |err| <= gamma_n * sum|x*y|.
+			for i := range x {
+				if math.IsNaN(float64(x[i])) || math.IsInf(float64(x[i]), 0) {
+					x[i] = 0.5
+				}
+			}
+			// Dot (float64 accumulation, one final rounding): |err| <= gamma_n * sum|x*y|.
 			var want, mag float64
 			for i := range x {
 				want += float64(x[i]) * float64(y[i])

@@ -105,3 +105,57 @@ func TestLBFGSGoldenPyTorch(t *testing.T) {
 		})
 	}
 }
+
+// TestNewtonHessianGoldenPyTorch compares Newton's central-difference Hessian of the
+// logistic regression with torch.autograd.functional.hessian (exact, by double
+// backward) from testdata/hessian_logreg.json.
+func TestNewtonHessianGoldenPyTorch(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "hessian_logreg.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx struct {
+		A       [][]float64 `json:"a"`
+		Y       []float64   `json:"y"`
+		L2      float64     `json:"l2"`
+		X       []float64   `json:"x"`
+		Loss    float64     `json:"loss"`
+		Hessian [][]float64 `json:"hessian"`
+	}
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	p := &logreg{a: fx.A, y: fx.Y, l2: fx.L2}
+	o, err := NewNewton(fx.X, NewtonConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &evaluator{obj: Func(p.eval), method: "newton", iter: 1, evals: &o.evals}
+	f, err := ev.eval(o.x, o.g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if relErr(f, fx.Loss) > 1e-12 {
+		t.Errorf("loss %.17g, torch %.17g", f, fx.Loss)
+	}
+	if err := o.buildHessian(ev); err != nil {
+		t.Fatal(err)
+	}
+	n := len(fx.X)
+	// Scale: the largest entry (features span 3^-4..3^3, so entries span many decades).
+	var scale float64
+	for _, r := range fx.Hessian {
+		scale = math.Max(scale, maxAbs(r))
+	}
+	worst := 0.0
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			e := math.Abs(o.hess[i*n+j]-fx.Hessian[i][j]) / scale
+			worst = math.Max(worst, e)
+			if e > 1e-7 {
+				t.Errorf("H[%d,%d] = %.12g, torch %.12g", i, j, o.hess[i*n+j], fx.Hessian[i][j])
+			}
+		}
+	}
+	t.Logf("max |H - H_torch| / max|H_torch| = %.3g", worst)
+}

@@ -99,8 +99,9 @@ type Optimizer interface {
 	// Step runs up to MaxIter iterations on obj from X, like torch's step(closure),
 	// keeping curvature state for the next call.
 	Step(obj Objective) (StepResult, error)
-	// X is the current iterate (live; the caller may read it, and may write it only
-	// between Steps, which invalidates nothing but the curvature information's meaning).
+	// X is the current iterate, live: read it after a Step to copy the parameters back
+	// into a model. Writing it between Steps (e.g. restoring a checkpoint) is allowed;
+	// the curvature state is kept and then refers to the old point.
 	X() []float64
 	// Iters and Evals are totals over all Steps.
 	Iters() int

@@ -5,11 +5,13 @@ Run from the repository root with Debian's python3-torch (1.13):
 
     /usr/bin/python3 tools/golden/lbfgs.py
 
-It writes optim/second/testdata/lbfgs_<case>.json. Each file holds the problem
+It writes optim/second/testdata/lbfgs_<case>.json and hessian_logreg.json. Each file holds the problem
 (name, start point, and for logistic regression the data), the LBFGS settings,
 and the trajectory: x after every inner iteration of every step() call (an
 "iterate"), until at least 20 iterates are recorded, plus per step() call the
 returned loss, the number of inner iterations and the state's func_evals.
+hessian_logreg.json holds the logistic-regression data, a point x and the exact
+Hessian there from torch.autograd.functional.hessian (for Newton's difference Hessian).
 Everything is float64. Go tests read the JSON; they never run Python.
 """
 import json
@@ -140,6 +142,18 @@ def main():
     run("logreg", f, x0, extra=data, **sw)
     # No line search: fixed step lr (torch's line_search_fn=None).
     run("logreg_fixed", f, x0, extra=data, lr=0.5)
+
+    # Exact Hessian of the logistic regression (torch.autograd.functional.hessian) at a
+    # fixed point, for Newton's central-difference Hessian.
+    g = torch.Generator().manual_seed(7)
+    xh = 0.3 * torch.randn(a.shape[1] + 1, generator=g)
+    hess = torch.autograd.functional.hessian(f, xh)
+    out = dict(data, x=xh.tolist(), loss=float(f(xh)), hessian=hess.tolist(),
+               torch=torch.__version__)
+    with open(os.path.join(OUT, "hessian_logreg.json"), "w") as fh:
+        json.dump(out, fh, indent=1)
+        fh.write("\n")
+    print("hessian_logreg", hess.shape)
 
 
 if __name__ == "__main__":

@@ -28,10 +28,11 @@ type isa struct {
 	reg    string // register prefix: Z or Y
 	nregs  int
 	unroll int
+	masked bool // partial tiles stored with row count and lane masks
 }
 
 var (
-	avx512 = isa{name: "AVX512", w: 16, reg: "Z", nregs: 32, unroll: 4}
+	avx512 = isa{name: "AVX512", w: 16, reg: "Z", nregs: 32, unroll: 4, masked: true}
 	avx2   = isa{name: "AVX2", w: 8, reg: "Y", nregs: 16, unroll: 4}
 )
 
@@ -42,7 +43,7 @@ func main() {
 	fmt.Fprintln(&sb, "//go:build amd64")
 	fmt.Fprintln(&sb)
 	fmt.Fprintln(&sb, `#include "textflag.h"`)
-	for _, mode := range []byte{'N', 'T'} {
+	for _, mode := range []byte{'T'} {
 		kernel(&sb, avx512, 12, 32, mode)
 		kernel(&sb, avx2, 6, 16, mode)
 	}
@@ -88,8 +89,13 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 	}
 
 	name := fmt.Sprintf("kern%s%c_%dx%d", s.name, aMode, mr, nr)
-	fmt.Fprintf(w, "\n// func %s(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)\n", name)
-	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
+	if s.masked {
+		fmt.Fprintf(w, "\n// func %s(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, rows, masks int)\n", name)
+		fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
+	} else {
+		fmt.Fprintf(w, "\n// func %s(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)\n", name)
+		fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
+	}
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), SI")
 	p("MOVQ lda+16(FP), R10")
@@ -170,7 +176,9 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 	p("JNZ %s_tailloop", name)
 
 	// Epilogue: acc *= alpha (unless 1); then beta == 0 stores, beta == 1 adds,
-	// otherwise C = beta*C + acc.
+	// otherwise C = beta*C + acc. AVX-512 kernels store only the first `rows` rows and,
+	// per vector v, the lanes of mask v (16 bits each in `masks`), so partial tiles need
+	// no copy; AVX2 kernels always store the full tile.
 	fmt.Fprintf(w, "%s_store:\n", name)
 	p("MOVL alpha+48(FP), AX")
 	p("CMPL AX, $0x3f800000")
@@ -181,29 +189,64 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 		p("VMULPS %s, %s, %s", bc(0), r, r)
 	}
 	fmt.Fprintf(w, "%s_alpha1:\n", name)
+	if s.masked {
+		p("MOVQ rows+56(FP), BX")
+		p("MOVQ masks+64(FP), AX")
+		for v := 0; v < nv; v++ {
+			p("KMOVW AX, K%d", v+1)
+			if v < nv-1 {
+				p("SHRQ $16, AX")
+			}
+		}
+	}
 	p("MOVL beta+52(FP), AX")
 	p("TESTL $0x7fffffff, AX")
 	p("JZ %s_beta0", name)
 	p("CMPL AX, $0x3f800000")
 	p("JEQ %s_beta1", name)
 	p("VBROADCASTSS beta+52(FP), %s", bc(0))
+	tmp := bc(1)
 	epi := func(label string, op func(r, v int)) {
 		fmt.Fprintf(w, "%s_%s:\n", name, label)
 		for r := 0; r < mr; r++ {
 			for v := 0; v < nv; v++ {
 				op(r, v)
-				p("VMOVUPS %s, %d(DX)", acc(r, v), v*vb)
+				if s.masked {
+					p("VMOVUPS %s, K%d, %d(DX)", acc(r, v), v+1, v*vb)
+				} else {
+					p("VMOVUPS %s, %d(DX)", acc(r, v), v*vb)
+				}
 			}
 			if r < mr-1 {
+				if s.masked {
+					p("DECQ BX")
+					p("JZ %s_done", name)
+				}
 				p("ADDQ R8, DX")
 			}
 		}
+		if s.masked {
+			p("JMP %s_done", name)
+		} else {
+			p("VZEROUPPER")
+			p("RET")
+		}
+	}
+	load := func(v int) string {
+		if s.masked {
+			p("VMOVUPS.Z %d(DX), K%d, %s", v*vb, v+1, tmp)
+			return tmp
+		}
+		return fmt.Sprintf("%d(DX)", v*vb)
+	}
+	epi("betan", func(r, v int) { p("VFMADD231PS %s, %s, %s", load(v), bc(0), acc(r, v)) })
+	epi("beta1", func(r, v int) { p("VADDPS %s, %s, %s", load(v), acc(r, v), acc(r, v)) })
+	epi("beta0", func(r, v int) {})
+	if s.masked {
+		fmt.Fprintf(w, "%s_done:\n", name)
 		p("VZEROUPPER")
 		p("RET")
 	}
-	epi("betan", func(r, v int) { p("VFMADD231PS %d(DX), %s, %s", v*vb, bc(0), acc(r, v)) })
-	epi("beta1", func(r, v int) { p("VADDPS %d(DX), %s, %s", v*vb, acc(r, v), acc(r, v)) })
-	epi("beta0", func(r, v int) {})
 }
 
 func log2(x int) int {

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Runs temper's sgemm benchmarks and the same shapes in PyTorch (with OpenBLAS forced to
+# its SkylakeX kernels, and with its default dispatch), then prints GFLOP/s and the ratio
+# temper/PyTorch per shape. The machine may be shared: each side reports its best of
+# COUNT runs (temper: go test -count; PyTorch: best of 5 timing loops, repeated COUNT times).
+#
+# Usage (from anywhere):  bench/sgemm/run.sh            # 2 threads, COUNT=5
+#                         THREADS=1 COUNT=3 bench/sgemm/run.sh
+set -e
+cd "$(dirname "$0")/../.."
+THREADS=${THREADS:-2}
+COUNT=${COUNT:-5}
+PY=${PY:-/usr/bin/python3}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC')  $(lscpu | grep 'Model name' | sed 's/  */ /g')"
+echo "# temper kernel path: ${TEMPER_KERNEL:-auto}  threads: $THREADS  count: $COUNT"
+
+for i in $(seq "$COUNT"); do
+	OPENBLAS_CORETYPE=SkylakeX $PY bench/sgemm/torch_sgemm.py --threads "$THREADS" >>"$tmp/skx.txt"
+	$PY bench/sgemm/torch_sgemm.py --threads "$THREADS" >>"$tmp/def.txt"
+done
+GOMAXPROCS=$THREADS go test -run '^$' -bench 'BenchmarkSgemm$' -count "$COUNT" ./internal/kernel >"$tmp/go.txt"
+
+# Best GFLOP/s per shape.
+best() { awk '{ if (!($1 in b) || $2 > b[$1]) b[$1] = $2 } END { for (s in b) print s, b[s] }' "$@"; }
+awk '/^BenchmarkSgemm\// { split($1, p, "/"); for (i = 2; i < NF; i++) if ($(i+1) == "GFLOP/s") print p[2], $i }' "$tmp/go.txt" | best >"$tmp/go.best"
+best "$tmp/skx.txt" >"$tmp/skx.best"
+best "$tmp/def.txt" >"$tmp/def.best"
+
+printf '%-26s %9s %11s %7s %11s %7s\n' shape temper torch-SKX ratio torch-def ratio
+$PY bench/sgemm/torch_sgemm.py --list | while read -r s; do
+	g=$(awk -v s="$s" '$1 == s { print $2 }' "$tmp/go.best")
+	k=$(awk -v s="$s" '$1 == s { print $2 }' "$tmp/skx.best")
+	d=$(awk -v s="$s" '$1 == s { print $2 }' "$tmp/def.best")
+	awk -v s="$s" -v g="$g" -v k="$k" -v d="$d" 'BEGIN { printf "%-26s %9.1f %11.1f %7.2f %11.1f %7.2f\n", s, g, k, g / k, d, g / d }'
+done
+echo "# GFLOP/s = 2mnk / time; ratio = temper / PyTorch (>1 means temper is faster)"

@@ -1,0 +1,156 @@
+package kernel
+
+import "fmt"
+
+// ConvGeom is the geometry of a 2-d convolution or pooling window over one image plane
+// stack: C channels of H×W, a KH×KW window with strides SH, SW, zero padding PH, PW and
+// dilations DH, DW (>= 1). OH and OW are the output size, set by Init:
+// OH = ⌊(H + 2·PH − DH·(KH−1) − 1)/SH⌋ + 1, and likewise OW (PyTorch's formula).
+type ConvGeom struct {
+	C, H, W        int
+	KH, KW         int
+	SH, SW         int
+	PH, PW         int
+	DH, DW         int
+	OH, OW         int
+}
+
+// Init computes OH and OW and checks the geometry, returning an error naming the value
+// out of range.
+func (g *ConvGeom) Init() error {
+	switch {
+	case g.C < 1 || g.H < 1 || g.W < 1:
+		return fmt.Errorf("kernel: conv input %dx%dx%d must be positive", g.C, g.H, g.W)
+	case g.KH < 1 || g.KW < 1:
+		return fmt.Errorf("kernel: conv window %dx%d must be positive", g.KH, g.KW)
+	case g.SH < 1 || g.SW < 1:
+		return fmt.Errorf("kernel: conv stride %dx%d must be positive", g.SH, g.SW)
+	case g.PH < 0 || g.PW < 0:
+		return fmt.Errorf("kernel: conv padding %dx%d must be non-negative", g.PH, g.PW)
+	case g.DH < 1 || g.DW < 1:
+		return fmt.Errorf("kernel: conv dilation %dx%d must be positive", g.DH, g.DW)
+	}
+	g.OH = (g.H+2*g.PH-g.DH*(g.KH-1)-1)/g.SH + 1
+	g.OW = (g.W+2*g.PW-g.DW*(g.KW-1)-1)/g.SW + 1
+	if g.H+2*g.PH-g.DH*(g.KH-1)-1 < 0 || g.W+2*g.PW-g.DW*(g.KW-1)-1 < 0 || g.OH < 1 || g.OW < 1 {
+		return fmt.Errorf("kernel: conv output size %dx%d is too small (input %dx%d, window %dx%d, padding %dx%d, dilation %dx%d)",
+			g.OH, g.OW, g.H, g.W, g.KH, g.KW, g.PH, g.PW, g.DH, g.DW)
+	}
+	return nil
+}
+
+// Rows is the number of rows of the column matrix: C·KH·KW.
+func (g *ConvGeom) Rows() int { return g.C * g.KH * g.KW }
+
+// Cols is the number of columns of the column matrix: OH·OW.
+func (g *ConvGeom) Cols() int { return g.OH * g.OW }
+
+// validRange returns the output positions [lo, hi) whose input coordinate o*s - p + off
+// lies in [0, n).
+func validRange(n, out, s, p, off int) (lo, hi int) {
+	// o*s - p + off >= 0  <=>  o >= ceil((p-off)/s)
+	d := p - off
+	if d > 0 {
+		lo = (d + s - 1) / s
+	}
+	// o*s - p + off <= n-1  <=>  o <= floor((n-1+p-off)/s)
+	e := n - 1 + p - off
+	if e < 0 {
+		return 0, 0
+	}
+	hi = e/s + 1
+	lo = min(lo, out)
+	hi = min(hi, out)
+	if hi < lo {
+		hi = lo
+	}
+	return lo, hi
+}
+
+// Im2col writes the sliding windows of one image x (C×H×W, contiguous) into cols, a
+// (C·KH·KW)×(OH·OW) row-major matrix with leading dimension ld >= OH·OW (so several
+// images' columns can sit side by side): cols[((c·KH+i)·KW+j)·ld + oy·OW+ox] =
+// x[c, oy·SH−PH+i·DH, ox·SW−PW+j·DW], zero outside the image.
+func Im2col(g *ConvGeom, cols []float32, ld int, x []float32) {
+	P := g.OH * g.OW
+	if ld < P || len(cols) < (g.Rows()-1)*ld+P || len(x) < g.C*g.H*g.W {
+		panic("kernel: Im2col buffer too short")
+	}
+	im2colRows(g, cols, ld, x, 0, g.Rows())
+}
+
+// im2colRows fills rows [r0, r1) of the column matrix.
+func im2colRows(g *ConvGeom, cols []float32, ld int, x []float32, r0, r1 int) {
+	H, W, OH, OW := g.H, g.W, g.OH, g.OW
+	P := OH * OW
+	kk := g.KH * g.KW
+	for r := r0; r < r1; r++ {
+		c := r / kk
+		i := (r % kk) / g.KW
+		j := r % g.KW
+		row := cols[r*ld : r*ld+P]
+		plane := x[c*H*W : (c+1)*H*W]
+		offY, offX := i*g.DH, j*g.DW
+		ylo, yhi := validRange(H, OH, g.SH, g.PH, offY)
+		xlo, xhi := validRange(W, OW, g.SW, g.PW, offX)
+		clear(row[:ylo*OW])
+		clear(row[yhi*OW:])
+		for oy := ylo; oy < yhi; oy++ {
+			iy := oy*g.SH - g.PH + offY
+			dst := row[oy*OW : (oy+1)*OW]
+			src := plane[iy*W : (iy+1)*W]
+			clear(dst[:xlo])
+			clear(dst[xhi:])
+			ix0 := xlo*g.SW - g.PW + offX
+			if g.SW == 1 {
+				copy(dst[xlo:xhi], src[ix0:ix0+xhi-xlo])
+				continue
+			}
+			d := dst[xlo:xhi]
+			for k := range d {
+				d[k] = src[ix0+k*g.SW]
+			}
+		}
+	}
+}
+
+// Col2im adds the column matrix cols ((C·KH·KW)×(OH·OW), leading dimension ld) back into
+// the image dx (C×H×W): the adjoint of Im2col, dx[c, y, x] += Σ cols over every window
+// position reading (y, x).
+func Col2im(g *ConvGeom, dx []float32, cols []float32, ld int) {
+	P := g.OH * g.OW
+	if ld < P || len(cols) < (g.Rows()-1)*ld+P || len(dx) < g.C*g.H*g.W {
+		panic("kernel: Col2im buffer too short")
+	}
+	H, W, OH, OW := g.H, g.W, g.OH, g.OW
+	kk := g.KH * g.KW
+	for r := 0; r < g.Rows(); r++ {
+		c := r / kk
+		i := (r % kk) / g.KW
+		j := r % g.KW
+		row := cols[r*ld : r*ld+P]
+		plane := dx[c*H*W : (c+1)*H*W]
+		offY, offX := i*g.DH, j*g.DW
+		ylo, yhi := validRange(H, OH, g.SH, g.PH, offY)
+		xlo, xhi := validRange(W, OW, g.SW, g.PW, offX)
+		if xhi <= xlo {
+			continue
+		}
+		for oy := ylo; oy < yhi; oy++ {
+			iy := oy*g.SH - g.PH + offY
+			src := row[oy*OW+xlo : oy*OW+xhi]
+			ix0 := xlo*g.SW - g.PW + offX
+			if g.SW == 1 {
+				dst := plane[iy*W+ix0 : iy*W+ix0+len(src)]
+				for k, v := range src {
+					dst[k] += v
+				}
+				continue
+			}
+			dst := plane[iy*W:]
+			for k, v := range src {
+				dst[ix0+k*g.SW] += v
+			}
+		}
+	}
+}

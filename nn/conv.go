@@ -1,0 +1,439 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/temperml/temper/ag"
+	"github.com/temperml/temper/internal/kernel"
+	"github.com/temperml/temper/rng"
+	"github.com/temperml/temper/tensor"
+)
+
+// ConvOptions are the window settings of Conv2DOp, as [height, width] pairs. Zero values
+// are PyTorch's defaults: stride 1, padding 0, dilation 1, one group.
+type ConvOptions struct {
+	Stride   [2]int
+	Padding  [2]int
+	Dilation [2]int
+	Groups   int
+}
+
+func (o ConvOptions) normalized() ConvOptions {
+	for i := 0; i < 2; i++ {
+		if o.Stride[i] == 0 {
+			o.Stride[i] = 1
+		}
+		if o.Dilation[i] == 0 {
+			o.Dilation[i] = 1
+		}
+	}
+	if o.Groups == 0 {
+		o.Groups = 1
+	}
+	return o
+}
+
+// Conv2D is a 2-d convolution over NCHW input (PyTorch's nn.Conv2d; strictly a
+// cross-correlation, as in every framework):
+//
+//	y[n, o, i, j] = b[o] + Σ_{c ∈ group(o), p, q} W[o, c, p, q] · x[n, c, i·s_h − p_h + p·d_h, j·s_w − p_w + q·d_w]
+//
+// with zero padding, W shaped (out, in/groups, kh, kw). Output size per axis:
+// ⌊(in + 2·pad − dil·(k−1) − 1)/stride⌋ + 1. Init: W by Init (default PyTorch's
+// KaimingUniform(√5), i.e. U(±1/√fan_in)), b ~ U(±1/√fan_in), fan_in = in/groups·kh·kw.
+// Implemented as im2col + sgemm (see Conv2DOp). Differences from PyTorch: only zero
+// padding (no padding_mode), no padding="same" strings.
+type Conv2D struct {
+	In, Out int
+	Kernel  [2]int
+	Options ConvOptions
+	Weight  *Param
+	Bias    *Param // nil without bias
+	aux     []int
+}
+
+// Conv2DConfig configures NewConv2D with square settings. Zero values are PyTorch's
+// defaults: stride 1, padding 0, dilation 1, groups 1, bias on, default init. For
+// rectangular windows set the Conv2D's Options after construction or use Conv2DOp.
+type Conv2DConfig struct {
+	Stride, Padding, Dilation, Groups int
+	NoBias                            bool
+	Init                              Init
+}
+
+// NewConv2D returns a kernel×kernel convolution from in to out channels initialized from
+// r. It returns an error naming any setting out of range.
+func NewConv2D(in, out, kernel int, r *rng.Stream, cfg Conv2DConfig) (*Conv2D, error) {
+	return newConv2D(in, out, [2]int{kernel, kernel}, r, cfg)
+}
+
+func newConv2D(in, out int, k [2]int, r *rng.Stream, cfg Conv2DConfig) (*Conv2D, error) {
+	g := cfg.Groups
+	if g == 0 {
+		g = 1
+	}
+	switch {
+	case in < 1:
+		return nil, fmt.Errorf("nn: conv input channels %d out of range [1, ∞)", in)
+	case out < 1:
+		return nil, fmt.Errorf("nn: conv output channels %d out of range [1, ∞)", out)
+	case k[0] < 1 || k[1] < 1:
+		return nil, fmt.Errorf("nn: conv kernel size %v out of range [1, ∞)", k)
+	case cfg.Stride < 0:
+		return nil, fmt.Errorf("nn: conv stride %d out of range [1, ∞)", cfg.Stride)
+	case cfg.Padding < 0:
+		return nil, fmt.Errorf("nn: conv padding %d out of range [0, ∞)", cfg.Padding)
+	case cfg.Dilation < 0:
+		return nil, fmt.Errorf("nn: conv dilation %d out of range [1, ∞)", cfg.Dilation)
+	case g < 1 || in%g != 0 || out%g != 0:
+		return nil, fmt.Errorf("nn: conv groups %d must be >= 1 and divide in (%d) and out (%d) channels", cfg.Groups, in, out)
+	}
+	init := cfg.Init
+	if init == nil {
+		init = DefaultInit
+	}
+	w := tensor.New(out, in/g, k[0], k[1])
+	init(w, r)
+	c := &Conv2D{In: in, Out: out, Kernel: k, Weight: newParam("weight", w, false), aux: make([]int, 7),
+		Options: ConvOptions{Stride: [2]int{cfg.Stride, cfg.Stride}, Padding: [2]int{cfg.Padding, cfg.Padding},
+			Dilation: [2]int{cfg.Dilation, cfg.Dilation}, Groups: g}.normalized()}
+	if !cfg.NoBias {
+		b := tensor.New(out)
+		fanIn, _ := Fans(w.Shape())
+		bound := 1 / math.Sqrt(float64(fanIn))
+		r.Uniform(b.Data(), -bound, bound)
+		c.Bias = newParam("bias", b, true)
+	}
+	return c, nil
+}
+
+// OwnParams implements ParamOwner.
+func (c *Conv2D) OwnParams() []*Param {
+	if c.Bias == nil {
+		return []*Param{c.Weight}
+	}
+	return []*Param{c.Weight, c.Bias}
+}
+
+// Forward convolves x (N, In, H, W).
+func (c *Conv2D) Forward(x *ag.Var) *ag.Var {
+	var b *ag.Var
+	if c.Bias != nil {
+		b = c.Bias.Var
+	}
+	return conv2d(x, c.Weight.Var, b, c.Options, c.aux)
+}
+
+// Conv2DOp is the fused convolution op y = conv(x, W) + b (b may be nil) for x (N, C, H, W),
+// W (O, C/groups, KH, KW), b (O). See Conv2D for the math.
+//
+// Forward: each thread takes a contiguous share of the minibatch and, a few images at a
+// time, unrolls their windows side by side into a column matrix (im2col,
+// (C/g·KH·KW) × (n·OH·OW)) and multiplies it by W in one sgemm per group; the result is
+// scattered into NCHW with the bias added while it is still in cache.
+// Backward: dW += G·colsᵀ (the columns recomputed rather than stored, which keeps memory
+// at a few MB per thread), db += Σ G, dx = col2im(Wᵀ·G). Per-thread partial dW are summed in
+// thread order, so results are deterministic for a fixed thread count.
+func Conv2DOp(x, w, b *ag.Var, opt ConvOptions) *ag.Var {
+	return conv2d(x, w, b, opt, make([]int, 7))
+}
+
+// convGeometry checks shapes and returns the per-image geometry (C = all input channels).
+func convGeometry(op string, xs, ws []int, opt ConvOptions) (kernel.ConvGeom, error) {
+	if len(xs) != 4 || len(ws) != 4 {
+		return kernel.ConvGeom{}, &tensor.ShapeError{Op: op, A: xs, B: ws, Msg: "want x (N, C, H, W) and weight (O, C/groups, KH, KW)"}
+	}
+	g := opt.Groups
+	if g < 1 || xs[1]%g != 0 || ws[0]%g != 0 || ws[1]*g != xs[1] {
+		return kernel.ConvGeom{}, &tensor.ShapeError{Op: op, A: xs, B: ws, Msg: fmt.Sprintf("channels do not match with %d groups", g)}
+	}
+	geom := kernel.ConvGeom{C: xs[1], H: xs[2], W: xs[3], KH: ws[2], KW: ws[3],
+		SH: opt.Stride[0], SW: opt.Stride[1], PH: opt.Padding[0], PW: opt.Padding[1], DH: opt.Dilation[0], DW: opt.Dilation[1]}
+	if err := geom.Init(); err != nil {
+		return geom, &tensor.ShapeError{Op: op, A: xs, B: ws, Msg: err.Error()}
+	}
+	return geom, nil
+}
+
+func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int) *ag.Var {
+	t := ag.TapeOf(x, w)
+	opt = opt.normalized()
+	xs, ws := x.Value.Shape(), w.Value.Shape()
+	geom, err := convGeometry("nn.Conv2D", xs, ws, opt)
+	if err != nil {
+		panic(err)
+	}
+	if b != nil {
+		if bs := b.Value.Shape(); len(bs) != 1 || bs[0] != ws[0] {
+			panic(&tensor.ShapeError{Op: "nn.Conv2D", A: ws, B: bs, Msg: "bias must be (out)"})
+		}
+	}
+	n, out := xs[0], ws[0]
+	y := t.Empty(n, out, geom.OH, geom.OW)
+	j := newConvJob(t, &geom, opt.Groups, n, out)
+	j.x, j.w, j.y = x.Value.Contiguous().Data(), w.Value.Contiguous().Data(), y.Data()
+	if b != nil {
+		j.b = b.Value.Data()
+	}
+	j.phase = convForward
+	kernel.Parallel(j.threads, 1, j.fn)
+	j.release()
+	aux[0], aux[1], aux[2], aux[3], aux[4], aux[5], aux[6] = opt.Stride[0], opt.Stride[1], opt.Padding[0], opt.Padding[1], opt.Dilation[0], opt.Dilation[1], opt.Groups
+	var v *ag.Var
+	if b != nil {
+		v = t.Op(y, conv2dBackward, x, w, b)
+	} else {
+		v = t.Op(y, conv2dBackward, x, w)
+	}
+	v.AuxI = aux
+	return v
+}
+
+func conv2dBackward(o *ag.Var) {
+	in := o.Inputs()
+	x, w := in[0], in[1]
+	a := o.AuxI
+	opt := ConvOptions{Stride: [2]int{a[0], a[1]}, Padding: [2]int{a[2], a[3]}, Dilation: [2]int{a[4], a[5]}, Groups: a[6]}
+	geom, err := convGeometry("nn.Conv2D", x.Value.Shape(), w.Value.Shape(), opt)
+	if err != nil {
+		panic(err)
+	}
+	t := o.Tape()
+	n, out := x.Value.Shape()[0], w.Value.Shape()[0]
+	j := newConvJob(t, &geom, opt.Groups, n, out)
+	j.x, j.w, j.g = x.Value.Contiguous().Data(), w.Value.Contiguous().Data(), o.Grad.Data()
+	j.needW = w.RequiresGrad()
+	j.needB = len(in) > 2 && in[2].RequiresGrad()
+	if x.RequiresGrad() {
+		dx, fresh := x.GradForWrite()
+		j.dx, j.dxFresh = dx.Data(), fresh
+	}
+	kw := geom.Rows() / opt.Groups * out // elements of W
+	if j.needW {
+		j.dwPart = t.Empty(j.threads, kw).Data()
+	}
+	if j.needB {
+		j.dbPart = t.Empty(j.threads, 2*out).Data() // float64 sums, two float32 slots each
+	}
+	j.phase = convBackward
+	kernel.Parallel(j.threads, 1, j.fn)
+	if j.needW {
+		dw := w.GradBuf().Data()
+		for i := 0; i < j.threads; i++ {
+			kernel.Axpy(1, j.dwPart[i*kw:(i+1)*kw], dw)
+		}
+	}
+	if j.needB {
+		db := in[2].GradBuf().Data()
+		for c := 0; c < out; c++ {
+			s := 0.0
+			for i := 0; i < j.threads; i++ {
+				s += getF64(j.dbPart[i*2*out:], c)
+			}
+			db[c] += float32(s)
+		}
+	}
+	j.release()
+}
+
+// getF64 / addF64 keep float64 accumulators in pairs of float32 slots of an arena buffer.
+func getF64(s []float32, i int) float64 {
+	return math.Float64frombits(uint64(math.Float32bits(s[2*i])) | uint64(math.Float32bits(s[2*i+1]))<<32)
+}
+
+func setF64(s []float32, i int, v float64) {
+	u := math.Float64bits(v)
+	s[2*i] = math.Float32frombits(uint32(u))
+	s[2*i+1] = math.Float32frombits(uint32(u >> 32))
+}
+
+const (
+	convForward = iota
+	convBackward
+)
+
+// convTargetCols is the number of columns (images × output pixels) unrolled at a time per
+// thread: wide enough for an efficient sgemm, small enough to stay in L2/L3.
+const convTargetCols = 3136
+
+// convJob is the state of one parallel conv phase. Thread i processes images
+// [i·N/T, (i+1)·N/T) in blocks of nb images, with its own scratch buffers.
+type convJob struct {
+	geom           kernel.ConvGeom
+	groups         int
+	n, out         int
+	threads, nb    int
+	phase          int
+	x, w, b, y, g  []float32
+	dx             []float32
+	dxFresh        bool
+	needW, needB   bool
+	dwPart, dbPart []float32
+	// per-thread scratch: cols (K × nb·P) and a (O × nb·P) buffer for the gathered
+	// output or gradient.
+	cols, obuf []float32
+	colsLen    int
+	obufLen    int
+	fn         func(lo, hi int)
+}
+
+var convJobs = sync.Pool{New: func() any {
+	j := new(convJob)
+	j.fn = j.run
+	return j
+}}
+
+func newConvJob(t *ag.Tape, geom *kernel.ConvGeom, groups, n, out int) *convJob {
+	j := convJobs.Get().(*convJob)
+	fn := j.fn
+	*j = convJob{geom: *geom, groups: groups, n: n, out: out, fn: fn}
+	j.threads = max(1, min(kernel.Threads(), n))
+	P := geom.Cols()
+	per := (n + j.threads - 1) / j.threads
+	j.nb = max(1, min(per, convTargetCols/P))
+	j.colsLen = geom.Rows() * j.nb * P
+	j.obufLen = out * j.nb * P
+	j.cols = t.Empty(j.threads, j.colsLen).Data()
+	if j.nb > 1 {
+		j.obuf = t.Empty(j.threads, j.obufLen).Data()
+	}
+	return j
+}
+
+func (j *convJob) release() {
+	fn := j.fn
+	*j = convJob{fn: fn}
+	convJobs.Put(j)
+}
+
+func (j *convJob) run(lo, hi int) {
+	for tid := lo; tid < hi; tid++ {
+		n0, n1 := tid*j.n/j.threads, (tid+1)*j.n/j.threads
+		cols := j.cols[tid*j.colsLen : (tid+1)*j.colsLen]
+		var obuf []float32
+		if j.obuf != nil {
+			obuf = j.obuf[tid*j.obufLen : (tid+1)*j.obufLen]
+		}
+		if j.phase == convForward {
+			j.forward(n0, n1, cols, obuf)
+		} else {
+			j.backward(tid, n0, n1, cols, obuf)
+		}
+	}
+}
+
+func (j *convJob) forward(n0, n1 int, cols, obuf []float32) {
+	g := &j.geom
+	P := g.Cols()
+	inSz := g.C * g.H * g.W
+	outSz := j.out * P
+	K := g.Rows() / j.groups // rows of W per group
+	og := j.out / j.groups
+	for s0 := n0; s0 < n1; s0 += j.nb {
+		cnt := min(j.nb, n1-s0)
+		ld := cnt * P
+		for s := 0; s < cnt; s++ {
+			kernel.Im2col(g, cols[s*P:], ld, j.x[(s0+s)*inSz:])
+		}
+		dst := obuf
+		if cnt == 1 {
+			dst = j.y[s0*outSz : (s0+1)*outSz]
+		}
+		for gi := 0; gi < j.groups; gi++ {
+			kernel.Sgemm(false, false, og, ld, K, 1, j.w[gi*og*K:], K, cols[gi*K*ld:], ld, 0, dst[gi*og*ld:], ld)
+		}
+		if cnt == 1 {
+			if j.b != nil {
+				for o := 0; o < j.out; o++ {
+					row := dst[o*P : (o+1)*P]
+					bo := j.b[o]
+					for i := range row {
+						row[i] += bo
+					}
+				}
+			}
+			continue
+		}
+		// Scatter (O, cnt·P) into NCHW, adding the bias.
+		for s := 0; s < cnt; s++ {
+			yn := j.y[(s0+s)*outSz : (s0+s+1)*outSz]
+			for o := 0; o < j.out; o++ {
+				src := obuf[o*ld+s*P : o*ld+s*P+P]
+				d := yn[o*P : (o+1)*P]
+				if j.b == nil {
+					copy(d, src)
+					continue
+				}
+				bo := j.b[o]
+				for i, v := range src {
+					d[i] = v + bo
+				}
+			}
+		}
+	}
+}
+
+func (j *convJob) backward(tid, n0, n1 int, cols, gbuf []float32) {
+	g := &j.geom
+	P := g.Cols()
+	inSz := g.C * g.H * g.W
+	outSz := j.out * P
+	K := g.Rows() / j.groups
+	og := j.out / j.groups
+	var dw, db []float32
+	if j.needW {
+		dw = j.dwPart[tid*j.out*K : (tid+1)*j.out*K]
+		clear(dw)
+	}
+	if j.needB {
+		db = j.dbPart[tid*2*j.out : (tid+1)*2*j.out]
+		clear(db)
+	}
+	for s0 := n0; s0 < n1; s0 += j.nb {
+		cnt := min(j.nb, n1-s0)
+		ld := cnt * P
+		// G for these images as (O, cnt·P).
+		gb := gbuf
+		if cnt == 1 {
+			gb = j.g[s0*outSz : (s0+1)*outSz]
+		} else {
+			for s := 0; s < cnt; s++ {
+				gn := j.g[(s0+s)*outSz : (s0+s+1)*outSz]
+				for o := 0; o < j.out; o++ {
+					copy(gb[o*ld+s*P:o*ld+s*P+P], gn[o*P:(o+1)*P])
+				}
+			}
+		}
+		if j.needB {
+			for o := 0; o < j.out; o++ {
+				s := 0.0
+				for _, v := range gb[o*ld : o*ld+ld] {
+					s += float64(v)
+				}
+				setF64(db, o, getF64(db, o)+s)
+			}
+		}
+		if j.needW {
+			for s := 0; s < cnt; s++ {
+				kernel.Im2col(g, cols[s*P:], ld, j.x[(s0+s)*inSz:])
+			}
+			for gi := 0; gi < j.groups; gi++ {
+				kernel.Sgemm(false, true, og, K, ld, 1, gb[gi*og*ld:], ld, cols[gi*K*ld:], ld, 1, dw[gi*og*K:], K)
+			}
+		}
+		if j.dx != nil {
+			for gi := 0; gi < j.groups; gi++ {
+				kernel.Sgemm(true, false, K, ld, og, 1, j.w[gi*og*K:], K, gb[gi*og*ld:], ld, 0, cols[gi*K*ld:], ld)
+			}
+			for s := 0; s < cnt; s++ {
+				dxn := j.dx[(s0+s)*inSz : (s0+s+1)*inSz]
+				if j.dxFresh {
+					clear(dxn)
+				}
+				kernel.Col2im(g, dxn, cols[s*P:], ld)
+			}
+		}
+	}
+}

@@ -1,0 +1,379 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/temperml/temper/ag"
+	"github.com/temperml/temper/internal/kernel"
+	"github.com/temperml/temper/tensor"
+)
+
+// BatchNorm is batch normalization (Ioffe & Szegedy 2015, arXiv:1502.03167) over the
+// channel axis 1 of (N, C), (N, C, L) (BatchNorm1D) or (N, C, H, W) (BatchNorm2D) input:
+//
+//	y = γ · (x − μ) / √(σ² + ε) + β
+//
+// In training μ and σ² are the batch mean and biased variance over every axis but the
+// channel's (M = N·L or N·H·W values), and the running estimates move as
+// running = (1 − m)·running + m·batch with the unbiased variance σ²·M/(M−1) (PyTorch's
+// convention; with CumulativeAverage m = 1/num_batches_tracked, PyTorch's momentum=None).
+// In evaluation the running estimates replace μ and σ². Training with M = 1 panics with a
+// *tensor.ShapeError ("batch norm needs more than one value per channel in training"),
+// as PyTorch raises, instead of producing NaN.
+//
+// State-dict names match PyTorch: weight (γ), bias (β), running_mean, running_var,
+// num_batches_tracked (stored as float32 here; int64 in PyTorch).
+type BatchNorm struct {
+	Features int
+	// Eps and Momentum as validated by the constructor.
+	Eps, Momentum     float64
+	CumulativeAverage bool
+	Weight, Bias      *Param // nil without affine parameters
+
+	RunningMean, RunningVar, NumBatchesTracked *tensor.Tensor
+
+	dims     int // 1 or 2: the accepted input ranks are {2,3} or {4}
+	training bool
+	// FuseReLU applies max(·, 0) to the output in the same pass (used by model builders
+	// that follow BN with a ReLU; the module then computes relu(BN(x))).
+	FuseReLU bool
+}
+
+// BatchNormConfig configures NewBatchNorm1D/2D. Zero values are PyTorch's defaults.
+type BatchNormConfig struct {
+	// Eps is added to the variance; default 1e-5.
+	Eps float64
+	// Momentum of the running estimates, in [0, 1]; nil means 0.1.
+	Momentum *float64
+	// CumulativeAverage makes the running estimates a plain average over all batches seen
+	// (PyTorch's momentum=None); Momentum is then ignored.
+	CumulativeAverage bool
+	// NoAffine drops γ and β (PyTorch's affine=False).
+	NoAffine bool
+}
+
+// NewBatchNorm2D returns batch normalization for (N, C, H, W) input with C = features.
+func NewBatchNorm2D(features int, cfg BatchNormConfig) (*BatchNorm, error) {
+	return newBatchNorm(features, cfg, 2)
+}
+
+// NewBatchNorm1D returns batch normalization for (N, C) or (N, C, L) input.
+func NewBatchNorm1D(features int, cfg BatchNormConfig) (*BatchNorm, error) {
+	return newBatchNorm(features, cfg, 1)
+}
+
+func newBatchNorm(features int, cfg BatchNormConfig, dims int) (*BatchNorm, error) {
+	eps := cfg.Eps
+	if eps == 0 {
+		eps = 1e-5
+	}
+	m := 0.1
+	if cfg.Momentum != nil {
+		m = *cfg.Momentum
+	}
+	switch {
+	case features < 1:
+		return nil, fmt.Errorf("nn: batch norm features %d out of range [1, ∞)", features)
+	case !(eps > 0) || math.IsInf(eps, 0):
+		return nil, fmt.Errorf("nn: batch norm eps %v out of range (0, ∞)", cfg.Eps)
+	case !(m >= 0 && m <= 1):
+		return nil, fmt.Errorf("nn: batch norm momentum %v out of range [0, 1]", m)
+	}
+	bn := &BatchNorm{Features: features, Eps: eps, Momentum: m, CumulativeAverage: cfg.CumulativeAverage,
+		RunningMean: tensor.New(features), RunningVar: tensor.Full(1, features), NumBatchesTracked: tensor.New(),
+		dims: dims, training: true}
+	if !cfg.NoAffine {
+		bn.Weight = newParam("weight", tensor.Full(1, features), true)
+		bn.Bias = newParam("bias", tensor.New(features), true)
+	}
+	return bn, nil
+}
+
+// OwnParams implements ParamOwner.
+func (bn *BatchNorm) OwnParams() []*Param {
+	if bn.Weight == nil {
+		return nil
+	}
+	return []*Param{bn.Weight, bn.Bias}
+}
+
+// OwnBuffers implements Buffered.
+func (bn *BatchNorm) OwnBuffers() []Buffer {
+	return []Buffer{{"running_mean", bn.RunningMean}, {"running_var", bn.RunningVar}, {"num_batches_tracked", bn.NumBatchesTracked}}
+}
+
+// SetTraining implements Trainable.
+func (bn *BatchNorm) SetTraining(on bool) { bn.training = on }
+
+// Training reports whether the module is in training mode.
+func (bn *BatchNorm) Training() bool { return bn.training }
+
+// errBNOneValue is the message of the panic on a batch of one value per channel.
+const errBNOneValue = "batch norm needs more than one value per channel in training"
+
+// Forward normalizes x.
+func (bn *BatchNorm) Forward(x *ag.Var) *ag.Var {
+	t := ag.TapeOf(x)
+	xs := x.Value.Shape()
+	op := "nn.BatchNorm2D"
+	okRank := len(xs) == 4
+	if bn.dims == 1 {
+		op = "nn.BatchNorm1D"
+		okRank = len(xs) == 2 || len(xs) == 3
+	}
+	if !okRank || xs[1] != bn.Features {
+		want := []int{-1, bn.Features, -1, -1}
+		if bn.dims == 1 {
+			want = []int{-1, bn.Features}
+		}
+		panic(&tensor.ShapeError{Op: op, A: xs, B: want, Msg: "input does not match the features"})
+	}
+	n, c := xs[0], xs[1]
+	s := 1
+	for _, d := range xs[2:] {
+		s *= d
+	}
+	if bn.training && n*s <= 1 {
+		panic(&tensor.ShapeError{Op: op, A: xs, Msg: errBNOneValue})
+	}
+	xv := x.Value.Contiguous()
+	y := t.Empty(xs...)
+	stats := t.Empty(2, c) // mean, 1/√(var+ε) per channel
+	mom := bn.Momentum
+	if bn.training {
+		nbt := bn.NumBatchesTracked.Data()
+		nbt[0]++
+		if bn.CumulativeAverage {
+			mom = 1 / float64(nbt[0])
+		}
+	}
+	j := bnJobs.Get().(*bnJob)
+	j.set(bnJob{phase: bnPhaseForward, n: n, c: c, s: s, x: xv.Data(), y: y.Data(), stats: stats.Data(),
+		rm: bn.RunningMean.Data(), rv: bn.RunningVar.Data(), eps: bn.Eps, mom: mom, training: bn.training, relu: bn.FuseReLU})
+	if bn.Weight != nil {
+		j.gamma, j.beta = bn.Weight.Value.Data(), bn.Bias.Value.Data()
+	}
+	j.runAndRelease()
+	var v *ag.Var
+	if bn.Weight != nil {
+		v = t.Op(y, bnBackward, x, bn.Weight.Var, bn.Bias.Var)
+	} else {
+		v = t.Op(y, bnBackward, x)
+	}
+	v.Aux = stats
+	v.AuxF = 0
+	if bn.training {
+		v.AuxF = 1
+	}
+	if bn.FuseReLU {
+		v.AuxF += 2
+	}
+	return v
+}
+
+const (
+	bnPhaseForward = iota
+	bnPhaseBackward
+)
+
+// bnJob is one parallel pass of batch norm over channels; each channel is handled by one
+// thread from start to end, so per-channel sums need no reduction across threads.
+type bnJob struct {
+	phase          int
+	n, c, s        int
+	x, y, stats    []float32
+	gamma, beta    []float32
+	rm, rv         []float32
+	eps, mom       float64
+	training, relu bool
+	g, dx          []float32
+	dxFresh        bool
+	dgamma, dbeta  []float32
+	fn             func(lo, hi int)
+}
+
+var bnJobs = sync.Pool{New: func() any {
+	j := new(bnJob)
+	j.fn = j.run
+	return j
+}}
+
+func (j *bnJob) set(v bnJob) {
+	fn := j.fn
+	*j = v
+	j.fn = fn
+}
+
+func (j *bnJob) runAndRelease() {
+	kernel.Parallel(j.c, 1, j.fn)
+	j.set(bnJob{})
+	bnJobs.Put(j)
+}
+
+func (j *bnJob) run(lo, hi int) {
+	for c := lo; c < hi; c++ {
+		if j.phase == bnPhaseForward {
+			j.forward(c)
+		} else {
+			j.backward(c)
+		}
+	}
+}
+
+func (j *bnJob) forward(c int) {
+	n, s, C := j.n, j.s, j.c
+	var mean, invStd float64
+	if j.training {
+		// Sums of x − K with K the channel's first value: one pass, and no catastrophic
+		// cancellation in E[(x−K)²] − E[x−K]² when |mean| ≫ std. Float32 partials over
+		// blocks of at most 64 values, float64 across blocks.
+		K := j.x[c*s]
+		var sum, sq float64
+		for i := 0; i < n; i++ {
+			row := j.x[(i*C+c)*s : (i*C+c+1)*s]
+			for len(row) > 0 {
+				blk := row[:min(64, len(row))]
+				row = row[len(blk):]
+				var rs, rq float32
+				for _, v := range blk {
+					d := v - K
+					rs += d
+					rq += d * d
+				}
+				sum += float64(rs)
+				sq += float64(rq)
+			}
+		}
+		m := float64(n * s)
+		ms := sum / m
+		mean = float64(K) + ms
+		vr := max(sq/m-ms*ms, 0)
+		invStd = 1 / math.Sqrt(vr+j.eps)
+		j.rm[c] = float32((1-j.mom)*float64(j.rm[c]) + j.mom*mean)
+		j.rv[c] = float32((1-j.mom)*float64(j.rv[c]) + j.mom*vr*m/(m-1))
+	} else {
+		mean = float64(j.rm[c])
+		invStd = 1 / math.Sqrt(float64(j.rv[c])+j.eps)
+	}
+	j.stats[c], j.stats[C+c] = float32(mean), float32(invStd)
+	scale, shift := invStd, -mean*invStd
+	if j.gamma != nil {
+		scale *= float64(j.gamma[c])
+		shift = float64(j.beta[c]) + shift*float64(j.gamma[c])
+	}
+	a, b := float32(scale), float32(shift)
+	for i := 0; i < n; i++ {
+		off := (i*C + c) * s
+		src, dst := j.x[off:off+s], j.y[off:off+s]
+		if j.relu {
+			for k, v := range src {
+				dst[k] = max(a*v+b, 0)
+			}
+			continue
+		}
+		for k, v := range src {
+			dst[k] = a*v + b
+		}
+	}
+}
+
+func (j *bnJob) backward(c int) {
+	n, s, C := j.n, j.s, j.c
+	mean, invStd := j.stats[c], j.stats[C+c]
+	// Σg and Σg·x̂ over the channel (g masked by the fused ReLU).
+	var sg, sgx float64
+	for i := 0; i < n; i++ {
+		off := (i*C + c) * s
+		g, x := j.g[off:off+s], j.x[off:off+s]
+		var rg, rgx float32
+		if j.relu {
+			y := j.y[off : off+s]
+			for k, v := range g {
+				if y[k] > 0 {
+					rg += v
+					rgx += v * (x[k] - mean)
+				}
+			}
+		} else {
+			for k, v := range g {
+				rg += v
+				rgx += v * (x[k] - mean)
+			}
+		}
+		sg += float64(rg)
+		sgx += float64(rgx) * float64(invStd)
+	}
+	if j.dgamma != nil {
+		j.dgamma[c] += float32(sgx)
+		j.dbeta[c] += float32(sg)
+	}
+	if j.dx == nil {
+		return
+	}
+	gamma := float32(1)
+	if j.gamma != nil {
+		gamma = j.gamma[c]
+	}
+	// Training: dx = γ/σ · (g − Σg/M − x̂·Σg·x̂/M); evaluation: dx = γ/σ · g.
+	k := gamma * invStd
+	var a, b float32 // dx = k·g − a − b·(x − μ)
+	if j.training {
+		m := float64(n * s)
+		a = float32(float64(k) * sg / m)
+		b = float32(float64(k) * sgx / m * float64(invStd))
+	}
+	for i := 0; i < n; i++ {
+		off := (i*C + c) * s
+		g, x, dx := j.g[off:off+s], j.x[off:off+s], j.dx[off:off+s]
+		switch {
+		case j.relu && j.dxFresh:
+			y := j.y[off : off+s]
+			for q, v := range g {
+				if y[q] <= 0 {
+					v = 0
+				}
+				dx[q] = k*v - a - b*(x[q]-mean)
+			}
+		case j.relu:
+			y := j.y[off : off+s]
+			for q, v := range g {
+				if y[q] <= 0 {
+					v = 0
+				}
+				dx[q] += k*v - a - b*(x[q]-mean)
+			}
+		case j.dxFresh:
+			for q, v := range g {
+				dx[q] = k*v - a - b*(x[q]-mean)
+			}
+		default:
+			for q, v := range g {
+				dx[q] += k*v - a - b*(x[q]-mean)
+			}
+		}
+	}
+}
+
+func bnBackward(o *ag.Var) {
+	in := o.Inputs()
+	x := in[0]
+	xs := x.Value.Shape()
+	n, c := xs[0], xs[1]
+	s := x.Value.Len() / max(n*c, 1)
+	j := bnJobs.Get().(*bnJob)
+	j.set(bnJob{phase: bnPhaseBackward, n: n, c: c, s: s, x: x.Value.Contiguous().Data(), y: o.Value.Data(),
+		stats: o.Aux.Data(), g: o.Grad.Data(), training: int(o.AuxF)&1 == 1, relu: int(o.AuxF)&2 == 2})
+	if len(in) == 3 {
+		j.gamma = in[1].Value.Data()
+		if in[1].RequiresGrad() || in[2].RequiresGrad() {
+			j.dgamma, j.dbeta = in[1].GradBuf().Data(), in[2].GradBuf().Data()
+		}
+	}
+	if x.RequiresGrad() {
+		dx, fresh := x.GradForWrite()
+		j.dx, j.dxFresh = dx.Data(), fresh
+	}
+	j.runAndRelease()
+}
