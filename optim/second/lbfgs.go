@@ -2,6 +2,8 @@ package second
 
 import (
 	"math"
+
+	"gonum.org/v1/gonum/floats"
 )
 
 // LineSearch selects how L-BFGS chooses the step length.
@@ -190,21 +192,12 @@ func (o *LBFGS) direction() {
 	for i := len(o.ys) - 1; i >= 0; i-- {
 		a := dot(o.ss[i], q) * o.ro[i]
 		o.al[i] = a
-		y := o.ys[i]
-		for j := range q {
-			q[j] += -a * y[j]
-		}
+		floats.AddScaled(q, -a, o.ys[i])
 	}
-	for j := range q {
-		q[j] *= o.hDiag
-	}
+	floats.Scale(o.hDiag, q)
 	for i := range o.ys {
 		be := dot(o.ys[i], q) * o.ro[i]
-		c := o.al[i] - be
-		s := o.ss[i]
-		for j := range q {
-			q[j] += c * s[j]
-		}
+		floats.AddScaled(q, o.al[i]-be, o.ss[i])
 	}
 }
 

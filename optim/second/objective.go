@@ -3,6 +3,8 @@ package second
 import (
 	"fmt"
 	"math"
+
+	"gonum.org/v1/gonum/floats"
 )
 
 // Objective is a differentiable loss over a flat parameter vector.
@@ -190,13 +192,9 @@ func (e *evaluator) eval(x, g []float64) (float64, error) {
 	return f, nil
 }
 
-func dot(a, b []float64) float64 {
-	var s float64
-	for i, v := range a {
-		s += v * b[i]
-	}
-	return s
-}
+// dot is a·b with gonum's assembly kernel (several accumulators, so the summation
+// order differs from a sequential loop by rounding only).
+func dot(a, b []float64) float64 { return floats.Dot(a, b) }
 
 // axpy sets dst = x + t*d. The line search's trial point and the accepted update use
 // this same function so the accepted X equals the evaluated trial point bit for bit.

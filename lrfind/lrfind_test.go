@@ -1,0 +1,389 @@
+package lrfind
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/temperml/temper/data"
+	"github.com/temperml/temper/nn"
+	"github.com/temperml/temper/optim"
+	"github.com/temperml/temper/rng"
+	"github.com/temperml/temper/train"
+)
+
+// blobs is a 3-class problem: Gaussian clusters in 8 dimensions.
+func blobs(t testing.TB, n int, seed uint64) *data.InMemory {
+	t.Helper()
+	r := rng.New(seed)
+	const d, k = 8, 3
+	x := make([]float32, n*d)
+	y := make([]int, n)
+	for i := range y {
+		c := r.IntN(k)
+		y[i] = c
+		for j := 0; j < d; j++ {
+			mean := 0.0
+			if j%k == c {
+				mean = 2
+			}
+			x[i*d+j] = float32(mean + r.NormFloat64())
+		}
+	}
+	ds, err := data.NewInMemory(x, y, []int{d}, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+// smallNet is 8-32-3 with dropout, initialized from seed.
+func smallNet(seed uint64) nn.Module {
+	r := rng.New(seed)
+	return nn.NewSequential(
+		nn.NewLinear(8, 32, r.Split(), nn.LinearConfig{}),
+		nn.ReLU{},
+		must(nn.NewDropout(0.2, r.Split())),
+		nn.NewLinear(32, 3, r.Split(), nn.LinearConfig{}),
+	)
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func sgd(t testing.TB, m nn.Module, lr, wd float64) optim.Optimizer {
+	t.Helper()
+	var ps []optim.Param
+	for _, p := range nn.Params(m) {
+		ps = append(ps, optim.Param{Name: p.Name, Value: p.Value, Grad: p.Grad})
+	}
+	o, err := optim.NewSGD([]*optim.Group{{Params: ps, LR: lr, WeightDecay: wd}}, optim.SGDConfig{Momentum: 0.9, Nesterov: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func TestSuggestionRules(t *testing.T) {
+	lrs := make([]float64, 10)
+	for i := range lrs {
+		lrs[i] = math.Pow(10, float64(i-8)) // 1e-8 .. 10
+	}
+	cases := []struct {
+		name   string
+		m      Method
+		losses []float64
+		want   float64
+	}{
+		// Longest decreasing subsequence: 5 4.9 4 2.5 2 1.5 1 ends at 7 with lds[7] = 7,
+		// so start = 0; k = 7/3, index 0 + 2 + 1 = 3.
+		{"valley", Valley, []float64{5, 5, 4.9, 4, 2.5, 2, 1.5, 1, 3, 9}, lrs[3]},
+		// The subsequence need not be contiguous: 9 8 7 6 5 (indices 0, 2, 4, 6, 8) beats
+		// the run 9 1: lds[8] = 5, start 3, k = 5/3, index 3 + 1 + 0 = 4.
+		{"valley skips bumps", Valley, []float64{9, 10, 8, 10, 7, 10, 6, 10, 5, 10}, lrs[4]},
+		// A strictly decreasing curve: start = n-1-n = -1, k = 3, index -1 + 3 + 1 = 3.
+		{"valley monotone", Valley, []float64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, lrs[3]},
+		{"steep", Steep, []float64{5, 5, 4.9, 4, 2.5, 2, 1.5, 1, 3, 9}, lrs[3]},
+		{"steep single drop", Steep, []float64{1, 2, 3, 4, 5, 6, 7, 8, 0, 9}, lrs[7]},
+		{"minimum", Minimum, []float64{5, 5, 4.9, 4, 3, 2, 1.5, 1, 3, 9}, lrs[7] / 10},
+		{"minimum first of equals", Minimum, []float64{5, 1, 4.9, 4, 3, 2, 1.5, 1, 3, 9}, lrs[1] / 10},
+	}
+	for _, c := range cases {
+		got, err := Suggest(c.m, lrs, c.losses)
+		if err != nil || got != c.want {
+			t.Errorf("%s: got %g, %v; want %g", c.name, got, err, c.want)
+		}
+	}
+}
+
+func TestSlide(t *testing.T) {
+	// 40 points: flat (gradient 0) up to index 24, then the loss rises with gradient 0.1.
+	n := 40
+	lrs, losses := make([]float64, n), make([]float64, n)
+	for i := range lrs {
+		lrs[i] = float64(i + 1)
+		if i > 24 {
+			losses[i] = 0.1 * float64(i-24)
+		}
+	}
+	// np.gradient: g[24] = 0.05, g[i] = 0.1 for i > 24, 0 before. The interval [l, r]
+	// with r-l = 15 slides left while |g[r]-g[l]| > 0.005: it starts at r=39, l=24
+	// (|0.1-0.05| > thresh: local = lrs[24]), r=38, l=23 (0.1 vs 0: local = lrs[23]) ...
+	// until r = 24 (g 0.05) vs l = 9 (0): still > thresh, local = lrs[9]; r = 23, l = 8:
+	// equal gradients, stop. So the suggestion is lrs[9] = 10.
+	got, err := SuggestSlide(lrs, losses, SlideConfig{})
+	if err != nil || got != 10 {
+		t.Fatalf("slide: got %g, %v; want 10", got, err)
+	}
+	got, _ = SuggestSlide(lrs, losses, SlideConfig{Adjust: 0.5})
+	if got != 5 {
+		t.Fatalf("slide with adjust 0.5: got %g, want 5", got)
+	}
+	// When every interval differs, the slide runs to the left end: lrs[0].
+	for i := range losses {
+		losses[i] = float64(i * i)
+	}
+	if got, _ := SuggestSlide(lrs, losses, SlideConfig{}); got != 1 {
+		t.Fatalf("slide on a parabola: got %g, want lrs[0] = 1", got)
+	}
+}
+
+func TestSuggestionErrors(t *testing.T) {
+	cases := []struct {
+		m      Method
+		lrs    []float64
+		losses []float64
+	}{
+		{Valley, []float64{1}, []float64{1}},
+		{Steep, nil, nil},
+		{Minimum, nil, nil},
+		{Slide, make([]float64, 15), make([]float64, 15)},
+		{Valley, []float64{1, 2}, []float64{1}},
+	}
+	for _, c := range cases {
+		if _, err := Suggest(c.m, c.lrs, c.losses); err == nil {
+			t.Errorf("%s on %d points: no error", c.m, len(c.losses))
+		}
+	}
+	if _, err := Suggest("median", nil, nil); err == nil || !strings.Contains(err.Error(), "valley") {
+		t.Errorf("unknown method: %v", err)
+	}
+	if m, err := ParseMethod("slide"); err != nil || m != Slide {
+		t.Errorf("ParseMethod(slide) = %q, %v", m, err)
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	ds := blobs(t, 64, 1)
+	cases := []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{StartLR: -1}, "start lr -1 out of range"},
+		{Config{StartLR: 1, EndLR: 0.5}, "end lr 0.5 out of range"},
+		{Config{Steps: 1}, "steps 1 out of range [2, ∞)"},
+		{Config{Beta: 1}, "smoothing beta 1 out of range [0, 1)"},
+		{Config{DivergeFactor: 0.5}, "divergence factor 0.5 out of range (1, ∞)"},
+		{Config{BatchSize: -2}, "batch size -2 out of range"},
+		{Config{LabelSmoothing: 1}, "label smoothing 1 out of range"},
+		{Config{Slide: SlideConfig{Thresh: -1}}, "slide threshold -1 out of range"},
+	}
+	for _, c := range cases {
+		m := smallNet(1)
+		_, err := RangeTest(context.Background(), m, sgd(t, m, 0.1, 0), ds, c.cfg, rng.New(1))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want it to contain %q", c.cfg, err, c.want)
+		}
+	}
+}
+
+// snapshotBytes captures everything the range test must restore, as comparable values.
+func snapshotBytes(t *testing.T, m nn.Module, o optim.Optimizer) (params map[string][]float32, state map[string][]float32, streams [][]byte, lrs []float64) {
+	t.Helper()
+	params = map[string][]float32{}
+	for _, e := range nn.StateDict(m) {
+		params[e.Name] = e.T.ToSlice()
+	}
+	for _, p := range nn.Params(m) {
+		params[p.Name+".grad"] = p.Grad.ToSlice()
+	}
+	state = map[string][]float32{}
+	for k, v := range o.State() {
+		state[k] = v.ToSlice()
+	}
+	for _, s := range nn.RandomStreams(m) {
+		b, err := s.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		streams = append(streams, b)
+	}
+	for _, g := range o.Groups() {
+		lrs = append(lrs, g.LR, g.BaseLR, g.WeightDecay)
+	}
+	return
+}
+
+func sameFloats(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestRangeTestRestoresState warms up a model (so the optimizer state is not zero), runs
+// the range test to divergence and checks every bit of the state is back.
+func TestRangeTestRestoresState(t *testing.T) {
+	ds := blobs(t, 512, 1)
+	m := smallNet(7)
+	o := sgd(t, m, 0.05, 1e-3)
+	// Warm up: a few steps so momentum buffers and step counts are non-trivial.
+	tr, err := train.New(m, o, ds, nil, train.Config{}, rng.New(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	x, y := ds.Tensor(0, 64)
+	for i := 0; i < 3; i++ {
+		if _, _, err := tr.Step(x, y); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p0, s0, r0, g0 := snapshotBytes(t, m, o)
+
+	res, err := RangeTest(context.Background(), m, o, ds, Config{}, rng.New(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stopped != "diverged" && res.Stopped != "non-finite loss" {
+		t.Errorf("sweep to lr 10 did not diverge: stopped %q after %d steps", res.Stopped, len(res.LRs))
+	}
+	p1, s1, r1, g1 := snapshotBytes(t, m, o)
+	for k, v := range p0 {
+		if !sameFloats(v, p1[k]) {
+			t.Errorf("%s changed by the range test", k)
+		}
+	}
+	for k, v := range s0 {
+		if !sameFloats(v, s1[k]) {
+			t.Errorf("optimizer state %s changed by the range test", k)
+		}
+	}
+	if len(r0) == 0 {
+		t.Fatal("the model has no random streams; the test needs dropout")
+	}
+	for i := range r0 {
+		if !bytes.Equal(r0[i], r1[i]) {
+			t.Errorf("random stream %d changed by the range test", i)
+		}
+	}
+	for i := range g0 {
+		if g0[i] != g1[i] {
+			t.Errorf("group hyperparameters %v became %v", g0, g1)
+			break
+		}
+	}
+	// And the test itself is reproducible from the restored state.
+	res2, err := RangeTest(context.Background(), m, o, ds, Config{}, rng.New(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res2.Losses) != len(res.Losses) {
+		t.Fatalf("second run took %d steps, first %d", len(res2.Losses), len(res.Losses))
+	}
+	for i := range res.Losses {
+		if res.Losses[i] != res2.Losses[i] {
+			t.Fatalf("step %d: loss %v then %v", i, res.Losses[i], res2.Losses[i])
+		}
+	}
+}
+
+func TestRangeTestCurve(t *testing.T) {
+	ds := blobs(t, 256, 2) // 2 batches of 128 per epoch: the sweep cycles through epochs
+	cases := []struct {
+		name      string
+		cfg       Config
+		wantSteps int
+		stopped   string
+	}{
+		{"no stop", Config{StartLR: 1e-5, EndLR: 1e-1, Steps: 30, NoStop: true}, 30, ""},
+		{"defaults diverge", Config{}, -1, "diverged"},
+		{"no smoothing", Config{StartLR: 1e-4, EndLR: 1e-2, Steps: 12, NoSmoothing: true}, 12, ""},
+	}
+	for _, c := range cases {
+		m := smallNet(1)
+		res, err := RangeTest(context.Background(), m, sgd(t, m, 0.1, 0), ds, c.cfg, rng.New(1))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		cfg, _ := c.cfg.withDefaults()
+		if c.wantSteps > 0 && len(res.LRs) != c.wantSteps {
+			t.Errorf("%s: %d steps, want %d", c.name, len(res.LRs), c.wantSteps)
+		}
+		if c.stopped != "" && res.Stopped == "" {
+			t.Errorf("%s: ran all %d steps, want it to stop (%s)", c.name, len(res.LRs), c.stopped)
+		}
+		if c.stopped == "" && res.Stopped != "" {
+			t.Errorf("%s: stopped (%s) after %d steps", c.name, res.Stopped, len(res.LRs))
+		}
+		for i, lr := range res.LRs {
+			want := cfg.StartLR * math.Pow(cfg.EndLR/cfg.StartLR, float64(i)/float64(cfg.Steps))
+			if math.Abs(lr-want) > 1e-12*want {
+				t.Fatalf("%s: step %d lr %g, want %g", c.name, i, lr, want)
+			}
+		}
+		// Bias-corrected EMA: the first smoothed value is the first loss.
+		if res.Smoothed[0] != res.Losses[0] && math.Abs(res.Smoothed[0]-res.Losses[0]) > 1e-12 {
+			t.Errorf("%s: smoothed[0] %v != loss[0] %v", c.name, res.Smoothed[0], res.Losses[0])
+		}
+		if c.cfg.NoSmoothing {
+			for i := range res.Losses {
+				if res.Smoothed[i] != res.Losses[i] {
+					t.Fatalf("%s: smoothing off but smoothed[%d] %v != %v", c.name, i, res.Smoothed[i], res.Losses[i])
+				}
+			}
+		}
+		if res.Lo != cfg.SkipStart || res.Hi != len(res.LRs)-cfg.SkipEnd {
+			t.Errorf("%s: window [%d, %d), want [%d, %d)", c.name, res.Lo, res.Hi, cfg.SkipStart, len(res.LRs)-cfg.SkipEnd)
+		}
+		if len(res.Suggestions) != len(Methods) {
+			t.Fatalf("%s: %d suggestions", c.name, len(res.Suggestions))
+		}
+		for _, s := range res.Suggestions {
+			if s.Err != nil {
+				if c.name == "no smoothing" && s.Method == Slide && errors.Is(s.Err, ErrTooShort) {
+					continue // 12 - 1 - 5 points: too few for the slide's 15-point interval
+				}
+				t.Errorf("%s: %s: %v", c.name, s.Method, s.Err)
+				continue
+			}
+			lo, hi := res.LRs[0]/10, res.LRs[len(res.LRs)-1]
+			if !(s.LR >= lo && s.LR <= hi) {
+				t.Errorf("%s: %s suggests %g outside the swept range [%g, %g]", c.name, s.Method, s.LR, lo, hi)
+			}
+		}
+	}
+}
+
+// TestValleyOnBlobs: with the defaults on an easy problem the valley suggestion is a
+// learning rate that trains well (between 1e-3 and 1 for this net).
+func TestValleyOnBlobs(t *testing.T) {
+	ds := blobs(t, 1024, 3)
+	m := smallNet(2)
+	res, err := RangeTest(context.Background(), m, sgd(t, m, 0.1, 0), ds, Config{BatchSize: 32}, rng.New(9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, ok := res.Suggested(Valley)
+	if !ok || s.Err != nil {
+		t.Fatalf("no valley suggestion: %+v", s)
+	}
+	if s.LR < 1e-3 || s.LR > 1 {
+		t.Errorf("valley suggests %g; want it in [1e-3, 1]", s.LR)
+	}
+}
+
+func TestRangeTestCancel(t *testing.T) {
+	ds := blobs(t, 64, 1)
+	m := smallNet(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := RangeTest(ctx, m, sgd(t, m, 0.1, 0), ds, Config{}, rng.New(1)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled context: %v", err)
+	}
+	if _, err := RangeTest(context.Background(), m, sgd(t, m, 0.1, 0), nil, Config{}, rng.New(1)); err == nil {
+		t.Fatal("nil dataset: no error")
+	}
+}
