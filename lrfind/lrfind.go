@@ -516,3 +516,10 @@ func (s *snapshot) restore() {
 		}
 	}
 }
+
+// Validate fills c's defaults and reports the first out-of-range value, without running
+// anything (RangeTest validates too).
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}

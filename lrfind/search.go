@@ -435,3 +435,10 @@ func (d *indexed) Len() int                   { return len(d.idx) }
 func (d *indexed) Shape() []int               { return d.ds.Shape() }
 func (d *indexed) Classes() int               { return d.ds.Classes() }
 func (d *indexed) Get(i int, x []float32) int { return d.ds.Get(d.idx[i], x) }
+
+// Validate fills c's defaults and reports the first out-of-range value, without running
+// anything (Search validates too).
+func (c SearchConfig) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}

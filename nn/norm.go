@@ -227,21 +227,16 @@ func (j *bnJob) forward(c int) {
 	var mean, invStd float64
 	if j.training {
 		// Sums of x − K with K the channel's first value: one pass, and no catastrophic
-		// cancellation in E[(x−K)²] − E[x−K]² when |mean| ≫ std. Float32 partials over
-		// blocks of at most 64 values, float64 across blocks.
+		// cancellation in E[(x−K)²] − E[x−K]² when |mean| ≫ std. Float32 lanes over
+		// blocks of at most 1024 values, float64 across blocks.
 		K := j.x[c*s]
 		var sum, sq float64
 		for i := 0; i < n; i++ {
 			row := j.x[(i*C+c)*s : (i*C+c+1)*s]
 			for len(row) > 0 {
-				blk := row[:min(64, len(row))]
+				blk := row[:min(1024, len(row))]
 				row = row[len(blk):]
-				var rs, rq float32
-				for _, v := range blk {
-					d := v - K
-					rs += d
-					rq += d * d
-				}
+				rs, rq := kernel.BNSums(blk, K)
 				sum += float64(rs)
 				sq += float64(rq)
 			}
@@ -266,16 +261,7 @@ func (j *bnJob) forward(c int) {
 	a, b := float32(scale), float32(shift)
 	for i := 0; i < n; i++ {
 		off := (i*C + c) * s
-		src, dst := j.x[off:off+s], j.y[off:off+s]
-		if j.relu {
-			for k, v := range src {
-				dst[k] = max(a*v+b, 0)
-			}
-			continue
-		}
-		for k, v := range src {
-			dst[k] = a*v + b
-		}
+		kernel.BNAffine(j.y[off:off+s], j.x[off:off+s], a, b, j.relu)
 	}
 }
 
@@ -286,25 +272,22 @@ func (j *bnJob) backward(c int) {
 	var sg, sgx float64
 	for i := 0; i < n; i++ {
 		off := (i*C + c) * s
-		g, x := j.g[off:off+s], j.x[off:off+s]
-		var rg, rgx float32
+		var y []float32
 		if j.relu {
-			y := j.y[off : off+s]
-			for k, v := range g {
-				if y[k] > 0 {
-					rg += v
-					rgx += v * (x[k] - mean)
-				}
-			}
-		} else {
-			for k, v := range g {
-				rg += v
-				rgx += v * (x[k] - mean)
-			}
+			y = j.y[off : off+s]
 		}
-		sg += float64(rg)
-		sgx += float64(rgx) * float64(invStd)
+		for q := 0; q < s; q += 1024 {
+			e := min(q+1024, s)
+			var yb []float32
+			if y != nil {
+				yb = y[q:e]
+			}
+			rg, rgx := kernel.BNBackwardSums(j.g[off+q:off+e], yb, j.x[off+q:off+e], mean, j.relu)
+			sg += float64(rg)
+			sgx += float64(rgx)
+		}
 	}
+	sgx *= float64(invStd)
 	if j.dgamma != nil {
 		j.dgamma[c] += float32(sgx)
 		j.dbeta[c] += float32(sg)
@@ -324,35 +307,15 @@ func (j *bnJob) backward(c int) {
 		a = float32(float64(k) * sg / m)
 		b = float32(float64(k) * sgx / m * float64(invStd))
 	}
+	// dx = k·g·m − a − b·(x − μ) = k·g·m − b·x + (b·μ − a)
+	cc := b*mean - a
 	for i := 0; i < n; i++ {
 		off := (i*C + c) * s
-		g, x, dx := j.g[off:off+s], j.x[off:off+s], j.dx[off:off+s]
-		switch {
-		case j.relu && j.dxFresh:
-			y := j.y[off : off+s]
-			for q, v := range g {
-				if y[q] <= 0 {
-					v = 0
-				}
-				dx[q] = k*v - a - b*(x[q]-mean)
-			}
-		case j.relu:
-			y := j.y[off : off+s]
-			for q, v := range g {
-				if y[q] <= 0 {
-					v = 0
-				}
-				dx[q] += k*v - a - b*(x[q]-mean)
-			}
-		case j.dxFresh:
-			for q, v := range g {
-				dx[q] = k*v - a - b*(x[q]-mean)
-			}
-		default:
-			for q, v := range g {
-				dx[q] += k*v - a - b*(x[q]-mean)
-			}
+		var y []float32
+		if j.relu {
+			y = j.y[off : off+s]
 		}
+		kernel.BNBackwardDx(j.dx[off:off+s], j.g[off:off+s], y, j.x[off:off+s], k, b, cc, j.relu, !j.dxFresh)
 	}
 }
 

@@ -152,20 +152,19 @@ func (d *DropConnectLinear) Forward(x *ag.Var) *ag.Var {
 	case d.training && cfg.P > 0 && cfg.PerSample:
 		return cfg.Activation.apply(LinearDropConnectOp(x, w, b, cfg.P, d.Rand))
 	case d.training && cfg.P > 0:
-		return cfg.Activation.apply(nn.LinearOp(x, MaskWeight(w, cfg.P, 1, d.Rand), b))
+		return cfg.Activation.apply(nn.LinearOp(x, MaskWeight(ag.TapeOf(x), w, cfg.P, 1, d.Rand), b))
 	case !d.training && cfg.P > 0 && cfg.Inference == GaussianInference:
 		return gaussianLinear(x, w, b, cfg, d.Rand)
 	case !d.training && cfg.P > 0:
-		return cfg.Activation.apply(nn.LinearOp(x, scaleOp(w, float32(1-cfg.P)), b))
+		return cfg.Activation.apply(nn.LinearOp(x, scaleOn(ag.TapeOf(x), w, float32(1-cfg.P)), b))
 	}
 	return cfg.Activation.apply(nn.LinearOp(x, w, b))
 }
 
-// MaskWeight is the op W' = (M ⊙ W)·scale with one fresh mask M ~ Bernoulli(1−p) of W's
+// MaskWeight is the op, recorded on t (w is usually a parameter, which has no tape), W' = (M ⊙ W)·scale with one fresh mask M ~ Bernoulli(1−p) of W's
 // shape; gradient dW += scale·M ⊙ dW'. It is DropConnect's per-batch mask for any layer
 // whose forward takes its weight as a Var (nn.LinearOp, nn.Conv2DOp).
-func MaskWeight(w *ag.Var, p float64, scale float32, r *rng.Stream) *ag.Var {
-	t := ag.TapeOf(w)
+func MaskWeight(t *ag.Tape, w *ag.Var, p float64, scale float32, r *rng.Stream) *ag.Var {
 	wv := w.Value.Contiguous()
 	mask := t.Empty(wv.Shape()...)
 	md := mask.Data()
@@ -400,9 +399,9 @@ func (d *DropConnectConv2D) Forward(x *ag.Var) *ag.Var {
 	case d.training && cfg.P > 0 && cfg.PerSample:
 		return cfg.Activation.apply(Conv2DDropConnectOp(x, w, b, d.Options, cfg.P, d.Rand))
 	case d.training && cfg.P > 0:
-		return cfg.Activation.apply(nn.Conv2DOp(x, MaskWeight(w, cfg.P, 1, d.Rand), b, d.Options))
+		return cfg.Activation.apply(nn.Conv2DOp(x, MaskWeight(ag.TapeOf(x), w, cfg.P, 1, d.Rand), b, d.Options))
 	case cfg.P > 0:
-		return cfg.Activation.apply(nn.Conv2DOp(x, scaleOp(w, float32(1-cfg.P)), b, d.Options))
+		return cfg.Activation.apply(nn.Conv2DOp(x, scaleOn(ag.TapeOf(x), w, float32(1-cfg.P)), b, d.Options))
 	}
 	return cfg.Activation.apply(nn.Conv2DOp(x, w, b, d.Options))
 }
@@ -420,7 +419,7 @@ func Conv2DDropConnectOp(x, w, b *ag.Var, opt nn.ConvOptions, p float64, r *rng.
 		g = 1
 	}
 	xg := ag.Reshape(x, 1, n*xs[1], xs[2], xs[3])
-	wt := tileMasked(w, n, p, r)
+	wt := tileMasked(ag.TapeOf(x), w, n, p, r)
 	o := opt
 	o.Groups = g * n
 	y := nn.Conv2DOp(xg, wt, nil, o)
@@ -433,8 +432,7 @@ func Conv2DDropConnectOp(x, w, b *ag.Var, opt nn.ConvOptions, p float64, r *rng.
 }
 
 // tileMasked returns (n·O, ...) = n masked copies of w; backward sums them back.
-func tileMasked(w *ag.Var, n int, p float64, r *rng.Stream) *ag.Var {
-	t := ag.TapeOf(w)
+func tileMasked(t *ag.Tape, w *ag.Var, n int, p float64, r *rng.Stream) *ag.Var {
 	ws := w.Value.Shape()
 	k := w.Value.Len()
 	shape := append([]int{n * ws[0]}, ws[1:]...)

@@ -192,8 +192,10 @@ func maskBackward(o *ag.Var) {
 }
 
 // scaleOp is y = s·x with an arena output (ag.Scale allocates).
-func scaleOp(x *ag.Var, s float32) *ag.Var {
-	t := ag.TapeOf(x)
+func scaleOp(x *ag.Var, s float32) *ag.Var { return scaleOn(ag.TapeOf(x), x, s) }
+
+// scaleOn is scaleOp on tape t (x may be a parameter, which has no tape).
+func scaleOn(t *ag.Tape, x *ag.Var, s float32) *ag.Var {
 	xv := x.Value.Contiguous()
 	y := t.Empty(xv.Shape()...)
 	yd := y.Data()

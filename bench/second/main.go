@@ -1,24 +1,31 @@
 // Command second measures how Newton, BFGS and L-BFGS (package optim/second) scale with
 // the parameter count N: per-iteration time, the part of it spent outside the objective
-// (the optimizer's own linear algebra), and memory, on a softmax classifier over
-// synthetic features of growing width (fixed seed, nothing to download).
+// (the optimizer's own linear algebra), and memory.
 //
-//	go run ./bench/second                    # default sizes, writes bench/second/scaling.png
-//	go run ./bench/second -quick             # small sizes only (seconds)
+//	go run ./bench/second            # default sizes (~2-3 min); writes bench/second/scaling_{softmax,chain}.png
+//	go run ./bench/second -quick     # small sizes only (seconds)
 //
-// The model: 10 classes, d features, N = 10·(d+1) parameters, S samples (default 200),
-// mean softmax cross-entropy + 1e-4/2·‖W‖². Features are uniform in [-1, 1), labels come
-// from a random linear teacher. The objective runs single-threaded.
+// Two objectives, both with synthetic data from a fixed seed (nothing to download):
 //
-// For each method and N it runs a fixed number of iterations (tolerances disabled) and
-// reports: time per iteration (total, including the gradient evaluations, which cost
-// O(S·N) each — and 2N of them per Newton iteration); "optimizer time" per iteration
-// (total minus time inside the objective: factorization and solve for Newton, the
-// O(N²) update and product for BFGS, the O(m·N) two-loop recursion for L-BFGS); the
-// analytic bytes of the optimizer's float64 state; and the measured growth of the live
-// heap (runtime.MemStats.HeapAlloc, maximum over iterations minus the baseline before
-// the optimizer was built). Exponents are least-squares slopes of log(time) and
-// log(bytes) against log(N), over all sizes and over the largest four.
+//   - softmax: a linear softmax classifier, 10 classes, d features, N = 10·(d+1)
+//     parameters, S samples (default 200), mean cross-entropy + 1e-4/2·‖W‖²; features
+//     uniform in [-1, 1), labels from a random linear teacher. A gradient costs O(S·N),
+//     so Newton's 2N gradients per Hessian cost O(S·N²).
+//   - chain: f(x) = Σ ½(x_i - c_i)² + ¼ Σ (x_i - x_{i+1})⁴ + ½(Σ x_i)²/N, whose gradient
+//     costs O(N): the optimizer's own linear algebra dominates.
+//
+// The objectives run single-threaded. For each method and N the program runs one Step
+// of a fixed number of iterations (tolerances disabled; 2 for Newton, 15 for BFGS and
+// L-BFGS) and reports per iteration: wall time; CPU time of the process (user+system,
+// getrusage — the machine is shared, so wall time includes other processes' load);
+// "optimizer CPU" (CPU time minus the CPU time inside the objective: Hessian
+// symmetrization, damping, Cholesky and solve for Newton, the O(N²) product and update
+// for BFGS, the O(m·N) two-loop recursion for L-BFGS, plus line-search vector work);
+// the analytic bytes of the optimizer's float64 state (NewtonBytes, BFGSBytes,
+// LBFGSBytes); and the measured growth of the live heap (runtime.MemStats.HeapAlloc,
+// maximum over iterations minus the baseline before the optimizer was built).
+// Exponents are least-squares slopes of log(cost) against log(N), over all sizes and
+// over the largest four.
 package main
 
 import (
@@ -31,6 +38,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -89,8 +97,8 @@ func (p *softmax) n() int { return classes * (p.d + 1) }
 
 // Eval: x = (W row-major classes×d, b).
 func (p *softmax) Eval(x, g []float64) (float64, error) {
-	start := time.Now()
-	defer func() { p.inObj += time.Since(start) }()
+	start := cpuTime()
+	defer func() { p.inObj += cpuTime() - start }()
 	d := p.d
 	w, b := x[:classes*d], x[classes*d:]
 	gw, gb := g[:classes*d], g[classes*d:]
@@ -152,8 +160,8 @@ func newChain(n int) *chain {
 }
 
 func (p *chain) Eval(x, g []float64) (float64, error) {
-	start := time.Now()
-	defer func() { p.inObj += time.Since(start) }()
+	start := cpuTime()
+	defer func() { p.inObj += cpuTime() - start }()
 	var f float64
 	for i, v := range x {
 		r := v - p.c[i]
@@ -189,15 +197,26 @@ func (p *softmax) objTime() *time.Duration { return &p.inObj }
 func (p *chain) objTime() *time.Duration   { return &p.inObj }
 
 type row struct {
-	problem    string
-	method     string
-	n          int
-	iters      int
-	evals      int
-	perIter    time.Duration
-	optPerIter time.Duration
-	stateBytes int64
-	heapBytes  int64
+	problem     string
+	method      string
+	n           int
+	iters       int
+	evals       int
+	wallPerIter time.Duration
+	perIter     time.Duration // CPU time
+	optPerIter  time.Duration
+	stateBytes  int64
+	heapBytes   int64
+}
+
+// cpuTime is the process's user+system CPU time. The machine is shared, so wall time
+// includes other processes' load; CPU time measures this process's work.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func heapAlloc() int64 {
@@ -246,9 +265,9 @@ func run(problem, method string, size, samples, iters, history int) (row, error)
 		return row{}, err
 	}
 	*p.objTime() = 0
-	start := time.Now()
+	start, startCPU := time.Now(), cpuTime()
 	res, err := opt.Step(p)
-	total := time.Since(start)
+	wall, total := time.Since(start), cpuTime()-startCPU
 	if err != nil && !errors.Is(err, second.ErrLineSearch) {
 		return row{}, err
 	}
@@ -256,9 +275,10 @@ func run(problem, method string, size, samples, iters, history int) (row, error)
 	it := max(res.Iters, 1)
 	r := row{
 		problem: problem, method: method, n: n, iters: res.Iters, evals: res.Evals,
-		perIter:    total / time.Duration(it),
-		optPerIter: (total - *p.objTime()) / time.Duration(it),
-		stateBytes: state, heapBytes: peak - base,
+		wallPerIter: wall / time.Duration(it),
+		perIter:     total / time.Duration(it),
+		optPerIter:  (total - *p.objTime()) / time.Duration(it),
+		stateBytes:  state, heapBytes: peak - base,
 	}
 	runtime.KeepAlive(opt)
 	return r, nil
@@ -335,8 +355,8 @@ func main() {
 					fmt.Fprintln(os.Stderr, "second bench:", problem, m, "size", size, ":", err)
 					os.Exit(1)
 				}
-				fmt.Fprintf(os.Stderr, "%-7s %-6s N=%8d iters=%2d evals=%5d  %10s ms/iter  opt %10s ms/iter  heap %s MiB\n",
-					problem, m, r.n, r.iters, r.evals, ms(r.perIter), ms(r.optPerIter), mb(r.heapBytes))
+				fmt.Fprintf(os.Stderr, "%-7s %-6s N=%8d iters=%2d evals=%5d  wall %10s  cpu %10s ms/iter  opt cpu %10s ms/iter  heap %s MiB\n",
+					problem, m, r.n, r.iters, r.evals, ms(r.wallPerIter), ms(r.perIter), ms(r.optPerIter), mb(r.heapBytes))
 				rows = append(rows, r)
 				size *= step
 			}
@@ -352,14 +372,14 @@ func report(problem string, rows []row, methods []string, samples int, png strin
 	} else {
 		sb.WriteString("### Chain objective (gradient O(N): the optimizer's own cost dominates)\n\n")
 	}
-	sb.WriteString("| method | N | iters | evals | time/iter (ms) | optimizer time/iter (ms) | state bytes (MiB) | heap growth (MiB) |\n")
-	sb.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	sb.WriteString("| method | N | iters | evals | wall/iter (ms) | CPU/iter (ms) | optimizer CPU/iter (ms) | state bytes (MiB) | heap growth (MiB) |\n")
+	sb.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&sb, "| %s | %d | %d | %d | %s | %s | %s | %s |\n",
-			r.method, r.n, r.iters, r.evals, ms(r.perIter), ms(r.optPerIter), mb(r.stateBytes), mb(r.heapBytes))
+		fmt.Fprintf(&sb, "| %s | %d | %d | %d | %s | %s | %s | %s | %s |\n",
+			r.method, r.n, r.iters, r.evals, ms(r.wallPerIter), ms(r.perIter), ms(r.optPerIter), mb(r.stateBytes), mb(r.heapBytes))
 	}
 	sb.WriteString("\nFitted exponents p in cost ∝ N^p (least squares on log-log; all sizes / largest 4):\n\n")
-	sb.WriteString("| method | time/iter | optimizer time/iter | state bytes | heap growth | expected (optimizer time; memory) |\n")
+	sb.WriteString("| method | CPU/iter | optimizer CPU/iter | state bytes | heap growth | expected (optimizer time; memory) |\n")
 	sb.WriteString("|---|---|---|---|---|---|\n")
 	expect := map[string]string{"newton": "N³ (Cholesky) + 2N gradients; N²", "bfgs": "N²; N²", "lbfgs": "m·N; m·N"}
 	type series struct{ n, t, o, s, h []float64 }
@@ -398,7 +418,7 @@ func report(problem string, rows []row, methods []string, samples int, png strin
 	pl := plot.New()
 	pl.Title.Text = "optim/second scaling: " + problem + " objective"
 	pl.X.Label.Text = "parameters N"
-	pl.Y.Label.Text = "seconds per iteration"
+	pl.Y.Label.Text = "CPU seconds per iteration"
 	pl.X.Scale, pl.Y.Scale = plot.LogScale{}, plot.LogScale{}
 	pl.X.Tick.Marker, pl.Y.Tick.Marker = plot.LogTicks{}, plot.LogTicks{}
 	var args []any

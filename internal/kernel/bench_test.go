@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"os"
 	"math/rand/v2"
 	"testing"
 )
@@ -56,11 +57,21 @@ func benchGemm(b *testing.B, s gemmShape) {
 		ldb = s.k
 	}
 	b.ResetTimer()
+	cpu0 := cpuSeconds()
 	for b.Loop() {
 		Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
 	}
-	flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
-	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	reportFlops(b, 2*float64(s.m)*float64(s.n)*float64(s.k), cpu0)
+}
+
+// reportFlops reports GFLOP/s (wall time) and GFLOP per CPU-second of all threads (for
+// tuning on a shared machine: with T threads fully busy it is GFLOP/s divided by T).
+func reportFlops(b *testing.B, flopsPerOp, cpu0 float64) {
+	total := flopsPerOp * float64(b.N)
+	b.ReportMetric(total/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	if cpu := cpuSeconds() - cpu0; cpu > 0 {
+		b.ReportMetric(total/cpu/1e9, "GFLOP/cpu-s")
+	}
 }
 
 // BenchmarkMicroKernel times the active micro-kernel alone on cache-resident slivers
@@ -71,11 +82,22 @@ func BenchmarkMicroKernel(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	ap, bp := randSlice(r, im.mr*k), randSlice(r, im.nr*k*8)
 	c := make([]float32, im.mr*im.nr*8)
+	cpu0 := cpuSeconds()
 	for b.Loop() {
 		for t := 0; t < 8; t++ {
 			im.kern(k, ap, bp[t*im.nr*k:], c[t*im.nr:], im.nr*8, 1, 1, im.mr, im.nr)
 		}
 	}
-	flops := 2 * float64(im.mr*im.nr*k*8)
-	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	reportFlops(b, 2*float64(im.mr*im.nr*k*8), cpu0)
+}
+
+// TEMPER_GEMM_BLOCK="kc,nc" overrides the active path's cache blocks in benchmarks
+// (for tuning; see bench/sgemm/RESULTS.md).
+func init() {
+	if v := os.Getenv("TEMPER_GEMM_BLOCK"); v != "" {
+		var kc, nc int
+		if _, err := fmt.Sscanf(v, "%d,%d", &kc, &nc); err == nil && kc > 0 && nc > 0 {
+			impl.kc, impl.nc = kc, roundUp(nc, impl.nr)
+		}
+	}
 }

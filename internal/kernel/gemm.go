@@ -49,19 +49,22 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	slivM := (m + im.mr - 1) / im.mr
 	slivN := (n + im.nr - 1) / im.nr
 	t := Threads()
-	if 2*float64(m)*float64(n)*float64(k) < 2*64*64*64 {
-		t = 1 // a parallel region costs about a microsecond
+	if 2*float64(m)*float64(n)*float64(k) < 2e6 {
+		t = 1 // below ~10 µs of work a parallel region does not pay
 	}
 
-	// Phase 1: pack all of op(A) once, shared by all threads (split over row slivers).
+	splitN := slivN >= 2*t || slivN >= slivM
 	ap := apPool.Get().(*[]float32)
 	*ap = grow(*ap, slivM*im.mr*k)
 	job.ap = *ap
-	job.phase = phasePackA
-	if t > 1 {
+
+	// Phase 1: pack all of op(A) once, shared by all threads (split over row slivers).
+	// When the threads split the rows, or A is small, each thread packs its own A
+	// slivers in phase 2 instead (a duplicate of a small A is cheaper than a region).
+	job.packOwnA = t <= 1 || !splitN || slivM*im.mr*k <= 64*1024
+	if !job.packOwnA {
+		job.phase = phasePackA
 		parallelRun(slivM, max(1, 16384/(im.mr*k)), job)
-	} else {
-		job.run(0, slivM)
 	}
 
 	// Phase 2: compute C by panels of whole B slivers (each thread packs its own columns
@@ -70,7 +73,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	switch {
 	case t <= 1:
 		job.run(0, slivN)
-	case slivN >= 2*t || slivN >= slivM:
+	case splitN:
 		parallelRun(slivN, 1, job)
 	default:
 		job.splitM = true
@@ -139,9 +142,10 @@ type gemmJob struct {
 
 	// ap is op(A) packed: k-block by k-block (the block starting at depth pc begins at
 	// pc*roundUp(m, mr)), each block a sequence of row slivers of kc×mr values.
-	ap     []float32
-	phase  int
-	splitM bool
+	ap       []float32
+	packOwnA bool // each thread packs the A slivers it uses, in its k-block loop
+	phase    int
+	splitM   bool
 }
 
 const (
@@ -211,6 +215,11 @@ func (j *gemmJob) block(buf *gemmBuf, i0, i1, j0, j1 int) {
 			}
 			for jr := 0; jr < nc; jr += nr {
 				im.packB(buf.b[jr*kc:(jr+nr)*kc], j.b, j.ldb, j.transB, pc, kc, jc+jr, min(nr, nc-jr), nr)
+			}
+			if j.packOwnA && jc == j0 {
+				for ir := i0; ir < i1; ir += mr {
+					im.packA(j.ap[pc*mPad+ir*kc:pc*mPad+(ir+mr)*kc], j.a, j.lda, j.transA, ir, min(mr, j.m-ir), pc, kc, mr)
+				}
 			}
 			for ir := i0; ir < i1; ir += mr {
 				rows := min(mr, i1-ir)

@@ -4,9 +4,11 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
-// The worker pool: Threads()-1 persistent goroutines plus the calling goroutine. A
+// The worker pool: Threads()-1 persistent goroutines plus the calling goroutine (at
+// most 1024 workers). A
 // parallel region splits [0, n) into contiguous chunks that depend only on n, grain and
 // Threads(); chunk 0 runs on the caller, chunk i on worker i-1. One region runs at a
 // time: a region started while another is running (another goroutine, or a nested call
@@ -41,20 +43,47 @@ type task struct {
 	lo, hi int
 }
 
+// spinTime is how long an idle worker keeps polling for the next task (yielding its P
+// between polls) before it parks, and how long the caller polls for the workers to
+// finish before it blocks. Training issues kernels back to back; waking a parked
+// goroutine costs several microseconds, more than the small products take.
+const spinTime = 50 * time.Microsecond
+
 type pool struct {
 	mu      sync.Mutex // held for the duration of one parallel region
 	workers []chan task
-	wg      sync.WaitGroup
+	pending atomic.Int32  // tasks of the current region not finished
+	done    chan struct{} // one token per finished task
 	panicMu sync.Mutex
 	panicV  any
 }
 
-var thePool pool
+var thePool = pool{done: make(chan struct{}, 1024)}
 
 func (p *pool) worker(ch chan task) {
-	for t := range ch {
+	for {
+		var t task
+		select {
+		case t = <-ch:
+		default:
+			t = p.idle(ch)
+		}
 		p.exec(t)
 	}
+}
+
+// idle polls ch for up to spinTime, then blocks on it.
+func (p *pool) idle(ch chan task) task {
+	start := time.Now()
+	for time.Since(start) < spinTime {
+		runtime.Gosched()
+		select {
+		case t := <-ch:
+			return t
+		default:
+		}
+	}
+	return <-ch
 }
 
 func (p *pool) exec(t task) {
@@ -66,7 +95,8 @@ func (p *pool) exec(t task) {
 			}
 			p.panicMu.Unlock()
 		}
-		p.wg.Done()
+		p.pending.Add(-1)
+		p.done <- struct{}{}
 	}()
 	t.r.run(t.lo, t.hi)
 }
@@ -105,18 +135,18 @@ func parallelRun(n, grain int, r runner) {
 		return
 	}
 	p := &thePool
-	if !p.mu.TryLock() {
+	if chunks-1 > cap(p.done) || !p.mu.TryLock() {
 		for lo := 0; lo < n; lo += size {
 			r.run(lo, min(lo+size, n))
 		}
 		return
 	}
 	for len(p.workers) < chunks-1 {
-		ch := make(chan task)
+		ch := make(chan task, 1)
 		p.workers = append(p.workers, ch)
 		go p.worker(ch)
 	}
-	p.wg.Add(chunks - 1)
+	p.pending.Store(int32(chunks - 1))
 	for i := 1; i < chunks; i++ {
 		lo := i * size
 		p.workers[i-1] <- task{r: r, lo: lo, hi: min(lo+size, n)}
@@ -126,7 +156,15 @@ func parallelRun(n, grain int, r runner) {
 		defer func() { callerPanic = recover() }()
 		r.run(0, size)
 	}()
-	p.wg.Wait()
+	if p.pending.Load() != 0 {
+		start := time.Now()
+		for p.pending.Load() != 0 && time.Since(start) < spinTime {
+			runtime.Gosched()
+		}
+	}
+	for i := 1; i < chunks; i++ {
+		<-p.done
+	}
 	wp := p.panicV
 	p.panicV = nil
 	p.mu.Unlock()

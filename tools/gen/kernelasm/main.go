@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -132,6 +133,13 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 		for v := 0; v < nv; v++ {
 			p("VMOVUPS %d(DI), %s", u*nr*4+v*vb, breg(v))
 		}
+		// Software prefetch of B (every line) and A, pfDist steps ahead.
+		for off := 0; off < nr*4; off += 64 {
+			p("PREFETCHT0 %d(DI)", (u+pfDist)*nr*4+off)
+		}
+		if aMode == 'T' && (u*mr*4)%64 < mr*4 {
+			p("PREFETCHT0 %d(SI)", pfDist*mr*4)
+		}
 		for r := 0; r < mr; r++ {
 			b := bc(u*mr + r)
 			p("VBROADCASTSS %s, %s", aAddr(u, r), b)
@@ -157,7 +165,6 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 	p("TESTQ BX, BX")
 	p("JZ %s_tail", name)
 	fmt.Fprintf(w, "%s_loop:\n", name)
-	p("PREFETCHT0 %d(DI)", 16*nr*4)
 	for u := 0; u < s.unroll; u++ {
 		step(u)
 	}
@@ -248,6 +255,14 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 		p("RET")
 	}
 }
+
+// pfDist is the software prefetch distance in k steps.
+var pfDist = func() int {
+	if v, err := strconv.Atoi(os.Getenv("PFDIST")); err == nil {
+		return v
+	}
+	return 8
+}()
 
 func log2(x int) int {
 	n := 0

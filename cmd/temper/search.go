@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/temperml/temper/lrfind"
+	"github.com/temperml/temper/nn"
+	"github.com/temperml/temper/optim"
+)
+
+func init() { commands = append(commands, newSearchCmd) }
+
+// parseRange parses "LO,HI" (or "LO:HI", "LO..HI") with 0 < LO <= HI < ∞.
+func parseRange(flag, s string) (lrfind.Range, error) {
+	var parts []string
+	for _, sep := range []string{",", "..", ":"} {
+		if strings.Contains(s, sep) {
+			parts = strings.SplitN(s, sep, 2)
+			break
+		}
+	}
+	if len(parts) != 2 {
+		return lrfind.Range{}, usagef("--%s %q: want LO,HI (e.g. 1e-4,1)", flag, s)
+	}
+	var v [2]float64
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return lrfind.Range{}, usagef("--%s %q: %q is not a number", flag, s, p)
+		}
+		v[i] = f
+	}
+	r := lrfind.Range{Lo: v[0], Hi: v[1]}
+	if !(r.Lo > 0) || !(r.Hi >= r.Lo) || math.IsInf(r.Hi, 0) {
+		return lrfind.Range{}, usagef("--%s %q out of range: want 0 < LO <= HI < ∞", flag, s)
+	}
+	return r, nil
+}
+
+func newSearchCmd() *cobra.Command {
+	c := defaultRunConfig()
+	c.TrainSize = 10000
+	var sc lrfind.SearchConfig
+	var lrRange, wdRange, out string
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "search",
+		Short: "Coarse-to-fine random search of the learning rate (and weight decay)",
+		Long: `Search the learning rate (and, with --wd-range, the weight decay) by coarse-to-fine
+random search (Bergstra & Bengio 2012; CS231n lecture 7): each round samples --trials
+settings log-uniformly in its range, trains each from the same initialization with the
+same data order for a short budget (--epochs, or --steps optimizer steps), and ranks them
+by accuracy on a held-out part of the training images (--val-fraction; the test set is
+never used). The next round samples in the log-range spanned by the --top best trials so
+far (padded by a tenth of the current width on each side, and at most half the current
+width around the best).
+
+Trials run in parallel, up to --threads at a time, each with single-threaded kernels; the
+results depend on --seed only, not on --threads. Prints the ranked trials and
+"best: lr=... wd=... val_acc=..."; --out DIR also writes search.csv.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := c.validate(); err != nil {
+				return err
+			}
+			var err error
+			if sc.LR, err = parseRange("lr-range", lrRange); err != nil {
+				return err
+			}
+			if wdRange != "" {
+				if sc.WD, err = parseRange("wd-range", wdRange); err != nil {
+					return err
+				}
+			} else if !(c.WeightDecay >= 0) {
+				return usagef("--weight-decay %v out of range [0, ∞)", c.WeightDecay)
+			}
+			switch {
+			case sc.Trials < 1:
+				return usagef("--trials %d out of range [1, ∞)", sc.Trials)
+			case sc.Rounds < 1:
+				return usagef("--rounds %d out of range [1, ∞)", sc.Rounds)
+			case sc.TopK < 1:
+				return usagef("--top %d out of range [1, ∞)", sc.TopK)
+			case sc.Epochs < 1:
+				return usagef("--epochs %d out of range [1, ∞)", sc.Epochs)
+			case sc.Steps < 0:
+				return usagef("--steps %d out of range [0, ∞)", sc.Steps)
+			case !(sc.ValFraction > 0 && sc.ValFraction < 1):
+				return usagef("--val-fraction %v out of range (0, 1)", sc.ValFraction)
+			}
+			sc.FixedWD, sc.BatchSize, sc.Parallel = c.WeightDecay, c.Batch, c.Threads
+			sc.Seed, sc.LabelSmoothing = c.Seed, c.LabelSmoothing
+			if err := sc.Validate(); err != nil {
+				return usageError{err}
+			}
+			var progress io.Writer = cmd.ErrOrStderr()
+			if quiet {
+				progress = nil
+			}
+			return runSearch(cmd.Context(), c, sc, out, progress, cmd.OutOrStdout())
+		},
+	}
+	addModelFlags(cmd, &c)
+	f := cmd.Flags()
+	f.Lookup("train-size").Usage = "use the first N training images, validation part included (0 = all)"
+	f.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "weight decay of every trial when --wd-range is not given")
+	f.IntVar(&c.Threads, "threads", c.Threads, "trials run at once (each with one kernel thread)")
+	f.StringVar(&lrRange, "lr-range", "1e-4,1", "first round's learning-rate range LO,HI (sampled log-uniformly)")
+	f.StringVar(&wdRange, "wd-range", "", "first round's weight-decay range LO,HI (default: not searched, --weight-decay)")
+	f.IntVar(&sc.Trials, "trials", 8, "trials per round")
+	f.IntVar(&sc.Rounds, "rounds", 2, "rounds (1 coarse + refinements)")
+	f.IntVar(&sc.TopK, "top", 3, "best trials that delimit the next round's range")
+	f.IntVar(&sc.Epochs, "epochs", 1, "training budget of each trial in epochs (unless --steps)")
+	f.IntVar(&sc.Steps, "steps", 0, "training budget of each trial in optimizer steps (0: use --epochs)")
+	f.Float64Var(&sc.ValFraction, "val-fraction", 0.1, "fraction of the training images held out to rank the trials")
+	f.StringVar(&out, "out", "", "folder for search.csv (default: write nothing)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no per-trial progress lines")
+	return cmd
+}
+
+func runSearch(ctx context.Context, c runConfig, sc lrfind.SearchConfig, out string, progress, stdout io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	trainSet, _, err := loadData(c)
+	if err != nil {
+		return err
+	}
+	// Check the model and optimizer settings once, before starting goroutines.
+	if _, _, _, _, err := setup(c, trainSet, 0); err != nil {
+		return err
+	}
+	build := func(lr, wd float64) (nn.Module, optim.Optimizer, error) {
+		cc := c
+		cc.LR, cc.WeightDecay = lr, wd
+		m, opt, _, _, err := setup(cc, trainSet, 0)
+		return m, opt, err
+	}
+	total := sc.Trials * sc.Rounds
+	done := 0
+	if progress != nil {
+		sc.OnTrial = func(t lrfind.Trial) {
+			done++
+			fmt.Fprintf(progress, "trial %d/%d (round %d): lr %.3g wd %.3g -> val acc %.4f, val loss %.4f%s\n",
+				done, total, t.Round, t.LR, t.WD, t.ValAccuracy, t.ValLoss, divergedNote(t))
+		}
+	}
+	budget := fmt.Sprintf("%d epoch(s)", sc.Epochs)
+	if sc.Steps > 0 {
+		budget = fmt.Sprintf("%d steps", sc.Steps)
+	}
+	wdDesc := fmt.Sprintf("wd %g", c.WeightDecay)
+	if sc.WD != (lrfind.Range{}) {
+		wdDesc = "wd in " + sc.WD.String()
+	}
+	fmt.Fprintf(stdout, "search: %s, %s, lr in %s, %s; %d rounds x %d trials of %s each, batch %d, %d at a time\n",
+		c.Model, optimName(c), sc.LR, wdDesc, sc.Rounds, sc.Trials, budget, c.Batch, sc.Parallel)
+	res, err := lrfind.Search(ctx, build, trainSet, sc)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "trained on %d images, ranked on %d held out; rounds sampled lr in:", res.TrainSize, res.ValSize)
+	for i, r := range res.Ranges {
+		fmt.Fprintf(stdout, " %d: %s", i+1, r)
+		if res.WDRanges != nil {
+			fmt.Fprintf(stdout, " (wd %s)", res.WDRanges[i])
+		}
+		if i+1 < len(res.Ranges) {
+			fmt.Fprint(stdout, ";")
+		}
+	}
+	fmt.Fprintln(stdout)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "rank\tround\tlr\twd\tval_acc\tval_loss\ttrain_loss\t")
+	for i, t := range res.Ranked {
+		fmt.Fprintf(tw, "%d\t%d\t%.4g\t%.4g\t%.4f\t%.4f\t%.4f\t%s\n", i+1, t.Round, t.LR, t.WD, t.ValAccuracy, t.ValLoss, t.TrainLoss, divergedNote(t))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	best := res.Best()
+	fmt.Fprintf(stdout, "best: lr=%.4g wd=%.4g val_acc=%.4f\n", best.LR, best.WD, best.ValAccuracy)
+	if out != "" {
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return err
+		}
+		var b strings.Builder
+		b.WriteString("rank,index,round,lr,wd,val_acc,val_loss,train_loss,steps,diverged\n")
+		for i, t := range res.Ranked {
+			fmt.Fprintf(&b, "%d,%d,%d,%s,%s,%s,%s,%s,%d,%t\n", i+1, t.Index, t.Round, fmtFloat(t.LR), fmtFloat(t.WD),
+				fmtFloat(t.ValAccuracy), fmtFloat(t.ValLoss), fmtFloat(t.TrainLoss), t.Steps, t.Diverged)
+		}
+		p := filepath.Join(out, "search.csv")
+		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", p)
+	}
+	return nil
+}
+
+func divergedNote(t lrfind.Trial) string {
+	if t.Diverged {
+		return fmt.Sprintf(" diverged at step %d", t.Steps)
+	}
+	return ""
+}

@@ -1,0 +1,152 @@
+package ensemble
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/temperml/temper/ag"
+	"github.com/temperml/temper/loss"
+	"github.com/temperml/temper/nn"
+	"github.com/temperml/temper/tensor"
+)
+
+// Plan divides threads between members trained at the same time: workers members train
+// concurrently, each with kernelThreads threads for its kernels (internal/kernel's
+// thread count is process-wide, so it is the same for all). workers is
+// min(threads, members, maxParallel) (maxParallel 0: no limit) and kernelThreads =
+// threads/workers.
+//
+// A member's result depends only on its seed, its configuration and kernelThreads (the
+// kernels split work by thread count, never by scheduling), so running members in
+// parallel or one after another gives bit-identical members as long as kernelThreads is
+// the same — with threads ≥ 2 and several members it is 1.
+func Plan(threads, members, maxParallel int) (workers, kernelThreads int) {
+	threads = max(threads, 1)
+	workers = min(threads, max(members, 1))
+	if maxParallel > 0 {
+		workers = min(workers, maxParallel)
+	}
+	return workers, max(threads/workers, 1)
+}
+
+// Run calls fn(ctx, i) for i in [0, n) on workers goroutines (members in index order as
+// workers free up). The first failure cancels the context of the others; Run returns
+// the error of the lowest failing index (with its index), or nil.
+func Run(ctx context.Context, n, workers int, fn func(ctx context.Context, i int) error) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers = max(1, min(workers, n))
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				err := func() (err error) {
+					defer func() {
+						if r := recover(); r != nil {
+							err = fmt.Errorf("panic: %v", r)
+						}
+					}()
+					return fn(ctx, i)
+				}()
+				if err != nil {
+					errs[i] = err
+					cancel()
+				}
+			}
+		}()
+	}
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+		}
+	}
+	close(next)
+	wg.Wait()
+	for i, err := range errs {
+		// A cancellation caused by another member's failure is not the cause.
+		if err != nil && !(errors.Is(err, context.Canceled) && realFailure(errs, i)) {
+			return fmt.Errorf("ensemble: member %d: %w", i, err)
+		}
+	}
+	return parent.Err()
+}
+
+// realFailure reports whether a member other than i failed with an error other than a
+// cancellation.
+func realFailure(errs []error, i int) bool {
+	for j, e := range errs {
+		if j != i && e != nil && !errors.Is(e, context.Canceled) {
+			return true
+		}
+	}
+	return false
+}
+
+// MemberBytes estimates the memory one member needs while training on batches like x:
+// the bytes allocated by one forward and backward pass on a fresh tape (activations,
+// gradients; the tape keeps them for reuse) plus four copies of the parameters (weights,
+// gradients, optimizer state, checkpoint). m's parameter gradients are zeroed afterwards.
+func MemberBytes(m nn.Module, x *tensor.Tensor) (bytes uint64, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("ensemble: memory estimate: %v", r)
+		}
+		nn.ZeroGrad(m)
+	}()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	tp := ag.NewTape()
+	z := m.Forward(tp.Const(x))
+	loss.CrossEntropy(z, make([]int, x.Shape()[0]), 0).Backward()
+	runtime.ReadMemStats(&after)
+	bytes = after.TotalAlloc - before.TotalAlloc
+	bytes += uint64(4 * 4 * nn.NumParams(m))
+	return bytes, nil
+}
+
+// AvailableMemory returns the memory available to new work in bytes (Linux
+// /proc/meminfo MemAvailable), or 0 if unknown.
+func AvailableMemory() uint64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "MemAvailable:" {
+			kb, err := strconv.ParseUint(fields[1], 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// MaxParallel returns how many members fit in avail bytes at perMember bytes each,
+// keeping a quarter of avail free (at least 1; 0 = unknown when avail is 0).
+func MaxParallel(avail, perMember uint64) int {
+	if avail == 0 || perMember == 0 {
+		return 0
+	}
+	return max(1, int(avail*3/4/perMember))
+}

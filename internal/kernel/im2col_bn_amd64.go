@@ -1,0 +1,15 @@
+package kernel
+
+func useBNAsm() bool { return impl == avx512Impl }
+
+//go:noescape
+func bnSumsAVX512(x *float32, n int, shift float32, out *float32)
+
+//go:noescape
+func bnAffineAVX512(dst, src *float32, n int, a, b float32, relu int)
+
+//go:noescape
+func bnBackSumsAVX512(grad, y, x *float32, n int, mean float32, relu int, out *float32)
+
+//go:noescape
+func bnBackDxAVX512(dx, grad, y, x *float32, n int, k, b, c float32, relu, acc int)

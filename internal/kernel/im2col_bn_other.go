@@ -1,0 +1,10 @@
+//go:build !amd64
+
+package kernel
+
+func useBNAsm() bool { return false }
+
+func bnSumsAVX512(x *float32, n int, shift float32, out *float32)                  { panic("unreachable") }
+func bnAffineAVX512(dst, src *float32, n int, a, b float32, relu int)               { panic("unreachable") }
+func bnBackSumsAVX512(grad, y, x *float32, n int, mean float32, relu int, out *float32) { panic("unreachable") }
+func bnBackDxAVX512(dx, grad, y, x *float32, n int, k, b, c float32, relu, acc int)    { panic("unreachable") }
