@@ -256,7 +256,7 @@ const (
 
 // convTargetCols is the number of columns (images × output pixels) unrolled at a time per
 // thread: wide enough for an efficient sgemm, small enough to stay in L2/L3.
-const convTargetCols = 3136
+const convTargetCols = 1024
 
 // convJob is the state of one parallel conv phase. Thread i processes images
 // [i·N/T, (i+1)·N/T) in blocks of nb images, with its own scratch buffers.
@@ -409,8 +409,9 @@ func (j *convJob) backward(tid, n0, n1 int, cols, gbuf []float32) {
 		if j.needB {
 			for o := 0; o < j.out; o++ {
 				s := 0.0
-				for _, v := range gb[o*ld : o*ld+ld] {
-					s += float64(v)
+				for q := 0; q < ld; q += 1024 {
+					rs, _ := kernel.BNSums(gb[o*ld+q:o*ld+min(q+1024, ld)], 0)
+					s += float64(rs)
 				}
 				setF64(db, o, getF64(db, o)+s)
 			}

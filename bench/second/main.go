@@ -4,6 +4,7 @@
 //
 //	go run ./bench/second            # default sizes (~2-3 min); writes bench/second/scaling_{softmax,chain}.png
 //	go run ./bench/second -quick     # small sizes only (seconds)
+//	go run ./bench/second -compare   # loss vs passes: full-batch vs minibatch L-BFGS, BFGS, Newton, SGD
 //
 // Two objectives, both with synthetic data from a fixed seed (nothing to download):
 //
@@ -318,7 +319,19 @@ func main() {
 	maxLBFGS := flag.Int("max-lbfgs", 420000, "largest N for L-BFGS on the softmax problem (x4 on the chain problem)")
 	png := flag.String("png", "bench/second/scaling", "log-log plot file prefix: writes <prefix>_softmax.png and <prefix>_chain.png (empty: none)")
 	problems := flag.String("problems", "softmax,chain", "comma-separated problems to run")
+	compare := flag.Bool("compare", false, "instead of scaling: training loss vs passes over the data (full-batch vs minibatch L-BFGS, BFGS, Newton, SGD)")
 	flag.Parse()
+	if *compare {
+		out := ""
+		if *png != "" {
+			out = *png + "_compare.png"
+		}
+		if err := runCompare(50, 2000, 100, 50, out); err != nil {
+			fmt.Fprintln(os.Stderr, "second bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *quick {
 		*maxNewton, *maxBFGS, *maxLBFGS = 500, 1000, 5000
 	}

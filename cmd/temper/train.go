@@ -39,6 +39,10 @@ type runConfig struct {
 	TrainSize      int     `json:"train_size,omitempty"`
 	Seed           uint64  `json:"seed"`
 	Threads        int     `json:"threads"`
+	// Second-order optimizers (lbfgs, bfgs, newton).
+	FullBatch bool `json:"full_batch,omitempty"`
+	History   int  `json:"history,omitempty"`
+	MaxIter   int  `json:"max_iter,omitempty"`
 }
 
 func defaultRunConfig() runConfig {
@@ -60,6 +64,10 @@ func (c *runConfig) validate() error {
 		return usagef("--train-size %d out of range [0, ∞)", c.TrainSize)
 	case !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 1):
 		return usagef("--label-smoothing %v out of range [0, 1)", c.LabelSmoothing)
+	case c.History < 0:
+		return usagef("--history %d out of range [1, ∞)", c.History)
+	case c.MaxIter < 0:
+		return usagef("--max-iter %d out of range [1, ∞)", c.MaxIter)
 	}
 	return nil
 }
@@ -173,6 +181,15 @@ written atomically after every epoch; continue with --resume DIR).`,
 			if quiet {
 				progress = nil
 			}
+			if isSecondOrder(c.Optim) {
+				if resume != "" {
+					return usagef("--resume is not supported with --optim %s", c.Optim)
+				}
+				if !cmd.Flags().Changed("full-batch") {
+					c.FullBatch = !cmd.Flags().Changed("batch")
+				}
+				return runSecondOrder(c, out, quiet, cmd.OutOrStdout())
+			}
 			return runTrain(cmd.Context(), c, out, resume, progress, cmd.OutOrStdout())
 		},
 	}
@@ -181,7 +198,7 @@ written atomically after every epoch; continue with --resume DIR).`,
 	f.StringVar(&c.Data, "data", "", "folder with the MNIST IDX files (default: the GoMNIST module in the Go module cache)")
 	f.IntVar(&c.Epochs, "epochs", c.Epochs, "epochs to train")
 	f.IntVar(&c.Batch, "batch", c.Batch, "minibatch size")
-	f.StringVar(&c.Optim, "optim", c.Optim, "optimizer: sgd (with --momentum/--nesterov), "+fmt.Sprint(optim.Names))
+	f.StringVar(&c.Optim, "optim", c.Optim, "optimizer: sgd (with --momentum/--nesterov), "+fmt.Sprint(optim.Names)+", or second-order lbfgs, bfgs, newton")
 	f.Float64Var(&c.LR, "lr", c.LR, "learning rate")
 	f.Float64Var(&c.Momentum, "momentum", c.Momentum, "momentum (sgd, rmsprop)")
 	f.BoolVar(&c.Nesterov, "nesterov", c.Nesterov, "Nesterov momentum (sgd)")
@@ -194,6 +211,9 @@ written atomically after every epoch; continue with --resume DIR).`,
 	f.StringVar(&out, "out", "", "output folder (default runs/MODEL)")
 	f.StringVar(&resume, "resume", "", "continue the run saved in this folder")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar or per-epoch lines")
+	f.BoolVar(&c.FullBatch, "full-batch", false, "second-order optimizers: full-batch mode (their default unless --batch is given)")
+	f.IntVar(&c.History, "history", 100, "lbfgs: number of curvature pairs kept")
+	f.IntVar(&c.MaxIter, "max-iter", 20, "second-order optimizers: iterations per step (each --epochs is one step)")
 	return cmd
 }
 

@@ -54,15 +54,15 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	}
 
 	splitN := slivN >= 2*t || slivN >= slivM
-	ap := apPool.Get().(*[]float32)
-	*ap = grow(*ap, slivM*im.mr*k)
-	job.ap = *ap
-
 	// Phase 1: pack all of op(A) once, shared by all threads (split over row slivers).
 	// When the threads split the rows, or A is small, each thread packs its own A
 	// slivers in phase 2 instead (a duplicate of a small A is cheaper than a region).
 	job.packOwnA = t <= 1 || !splitN || slivM*im.mr*k <= 64*1024
+	var ap *[]float32
 	if !job.packOwnA {
+		ap = apPool.Get().(*[]float32)
+		*ap = grow(*ap, slivM*im.mr*k)
+		job.ap = *ap
 		job.phase = phasePackA
 		parallelRun(slivM, max(1, 16384/(im.mr*k)), job)
 	}
@@ -79,7 +79,9 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		job.splitM = true
 		parallelRun(slivM, 1, job)
 	}
-	apPool.Put(ap)
+	if ap != nil {
+		apPool.Put(ap)
+	}
 	*job = gemmJob{}
 	jobPool.Put(job)
 }
@@ -159,9 +161,9 @@ var (
 	bufPool = sync.Pool{New: func() any { return new(gemmBuf) }}
 )
 
-// gemmBuf holds one thread's packed B block.
+// gemmBuf holds one thread's packed B block and, if it packs its own, A block.
 type gemmBuf struct {
-	b []float32
+	a, b []float32
 }
 
 func grow(s []float32, n int) []float32 {
@@ -197,6 +199,9 @@ func (j *gemmJob) run(lo, hi int) {
 	}
 	buf := bufPool.Get().(*gemmBuf)
 	buf.b = grow(buf.b, min(im.nc, roundUp(j1-j0, im.nr))*min(im.kc, j.k))
+	if j.packOwnA {
+		buf.a = grow(buf.a, roundUp(i1-i0, mr)*min(im.kc, j.k))
+	}
 	j.block(buf, i0, i1, j0, j1)
 	bufPool.Put(buf)
 }
@@ -216,14 +221,20 @@ func (j *gemmJob) block(buf *gemmBuf, i0, i1, j0, j1 int) {
 			for jr := 0; jr < nc; jr += nr {
 				im.packB(buf.b[jr*kc:(jr+nr)*kc], j.b, j.ldb, j.transB, pc, kc, jc+jr, min(nr, nc-jr), nr)
 			}
-			if j.packOwnA && jc == j0 {
+			// The packed A block of this k-block: shared (phase 1), or this thread's own.
+			var aBlk []float32
+			aOff := 0
+			if !j.packOwnA {
+				aBlk = j.ap[pc*mPad:]
+			} else {
+				aBlk, aOff = buf.a, i0
 				for ir := i0; ir < i1; ir += mr {
-					im.packA(j.ap[pc*mPad+ir*kc:pc*mPad+(ir+mr)*kc], j.a, j.lda, j.transA, ir, min(mr, j.m-ir), pc, kc, mr)
+					im.packA(aBlk[(ir-i0)*kc:(ir-i0+mr)*kc], j.a, j.lda, j.transA, ir, min(mr, i1-ir), pc, kc, mr)
 				}
 			}
 			for ir := i0; ir < i1; ir += mr {
 				rows := min(mr, i1-ir)
-				ap := j.ap[pc*mPad+ir*kc : pc*mPad+(ir+mr)*kc]
+				ap := aBlk[(ir-aOff)*kc : (ir-aOff+mr)*kc]
 				for jr := 0; jr < nc; jr += nr {
 					bp := buf.b[jr*kc : (jr+nr)*kc]
 					off := ir*j.ldc + jc + jr

@@ -95,6 +95,19 @@ func im2colRows(g *ConvGeom, cols []float32, ld int, x []float32, r0, r1 int) {
 		xlo, xhi := validRange(W, OW, g.SW, g.PW, offX)
 		clear(row[:ylo*OW])
 		clear(row[yhi*OW:])
+		if g.SH == 1 && g.SW == 1 && OW == W && yhi > ylo && xhi > xlo {
+			// Same-size stride-1 window: the row is the plane shifted by a constant, so
+			// one long copy, then zero the columns that fell outside the image.
+			shift := (offY-g.PH)*W + offX - g.PW
+			lo, hi := ylo*W+xlo, (yhi-1)*W+xhi
+			copy(row[lo:hi], plane[lo+shift:hi+shift])
+			for oy := ylo; oy < yhi; oy++ {
+				r := row[oy*W : (oy+1)*W]
+				clear(r[:xlo])
+				clear(r[xhi:])
+			}
+			continue
+		}
 		for oy := ylo; oy < yhi; oy++ {
 			iy := oy*g.SH - g.PH + offY
 			dst := row[oy*OW : (oy+1)*OW]
@@ -116,7 +129,8 @@ func im2colRows(g *ConvGeom, cols []float32, ld int, x []float32, r0, r1 int) {
 
 // Col2im adds the column matrix cols ((C·KH·KW)×(OH·OW), leading dimension ld) back into
 // the image dx (C×H×W): the adjoint of Im2col, dx[c, y, x] += Σ cols over every window
-// position reading (y, x).
+// position reading (y, x). It may zero the entries of cols that read padding (cols is
+// treated as scratch).
 func Col2im(g *ConvGeom, dx []float32, cols []float32, ld int) {
 	P := g.OH * g.OW
 	if ld < P || len(cols) < (g.Rows()-1)*ld+P || len(dx) < g.C*g.H*g.W {
@@ -133,7 +147,20 @@ func Col2im(g *ConvGeom, dx []float32, cols []float32, ld int) {
 		offY, offX := i*g.DH, j*g.DW
 		ylo, yhi := validRange(H, OH, g.SH, g.PH, offY)
 		xlo, xhi := validRange(W, OW, g.SW, g.PW, offX)
-		if xhi <= xlo {
+		if xhi <= xlo || yhi <= ylo {
+			continue
+		}
+		if g.SH == 1 && g.SW == 1 && OW == W {
+			// The adjoint of Im2col's fast path: zero the out-of-image columns of this
+			// (scratch) row, then one long add of the shifted row.
+			shift := (offY-g.PH)*W + offX - g.PW
+			for oy := ylo; oy < yhi; oy++ {
+				r := row[oy*W : (oy+1)*W]
+				clear(r[:xlo])
+				clear(r[xhi:])
+			}
+			lo, hi := ylo*W+xlo, (yhi-1)*W+xhi
+			Axpy(1, row[lo:hi], plane[lo+shift:hi+shift])
 			continue
 		}
 		for oy := ylo; oy < yhi; oy++ {

@@ -36,6 +36,8 @@ func TestIm2colCol2im(t *testing.T) {
 		{C: 2, H: 4, W: 4, KH: 1, KW: 1, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1},
 		{C: 1, H: 3, W: 3, KH: 5, KW: 5, SH: 1, SW: 1, PH: 3, PW: 3, DH: 1, DW: 1},
 		{C: 2, H: 6, W: 5, KH: 2, KW: 3, SH: 3, SW: 1, PH: 1, PW: 2, DH: 2, DW: 1},
+		{C: 2, H: 6, W: 7, KH: 3, KW: 3, SH: 1, SW: 1, PH: 2, PW: 2, DH: 2, DW: 2},
+		{C: 3, H: 5, W: 4, KH: 5, KW: 3, SH: 1, SW: 1, PH: 2, PW: 1, DH: 1, DW: 1},
 	}
 	for _, g := range geoms {
 		t.Run(fmt.Sprintf("%+v", g), func(t *testing.T) {
@@ -47,14 +49,23 @@ func TestIm2colCol2im(t *testing.T) {
 				x[i] = r.Float32()*2 - 1
 			}
 			want := naiveIm2col(&g, x)
-			got := make([]float32, len(want))
-			for i := range got {
-				got[i] = 99 // must be overwritten
-			}
-			Im2col(&g, got, g.Cols(), x)
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("im2col[%d] = %v, want %v", i, got[i], want[i])
+			P := g.Cols()
+			for _, ld := range []int{P, P + 5} { // columns of one image, or beside others
+				got := make([]float32, g.Rows()*ld)
+				for i := range got {
+					got[i] = 99 // must be overwritten (or, beyond P, left alone)
+				}
+				Im2col(&g, got, ld, x)
+				for r := 0; r < g.Rows(); r++ {
+					for p := 0; p < ld; p++ {
+						w := float32(99)
+						if p < P {
+							w = want[r*P+p]
+						}
+						if got[r*ld+p] != w {
+							t.Fatalf("ld %d: im2col[%d, %d] = %v, want %v", ld, r, p, got[r*ld+p], w)
+						}
+					}
 				}
 			}
 			// Col2im is the adjoint: <Im2col(x), c> == <x, Col2im(c)>.

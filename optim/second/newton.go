@@ -22,7 +22,10 @@ type NewtonConfig struct {
 	MemoryBudget int64
 	// HessianStep is the relative central-difference step: h_i = HessianStep·max(1, |x_i|).
 	// Default ε^(1/3) ≈ 6.06e-6 (ε = 2^-52), which balances the O(h²) truncation error
-	// against the O(ε/h) rounding error. Range (0, 1).
+	// against the O(ε/h) rounding error of a float64 gradient. When the objective
+	// computes in float32 (a model whose parameters are float32 tensors), use
+	// Float32HessianStep: the float64 default would be below float32 resolution.
+	// Range (0, 1).
 	HessianStep float64
 	// Damping is the first Levenberg–Marquardt λ tried, relative to max(1, max |H_ii|),
 	// when H is not positive definite; λ is then multiplied by 10 until the Cholesky
@@ -75,6 +78,10 @@ type Newton struct {
 	ls              *wolfe
 	tolGrad, tolChg float64
 }
+
+// Float32HessianStep is the NewtonConfig.HessianStep for objectives that compute in
+// float32: (2^-23)^(1/3) ≈ 4.92e-3.
+const Float32HessianStep = 0.004921566601151848
 
 // NewtonBytes returns the bytes NewNewton needs for N parameters: 16·N² for the
 // Hessian and its Cholesky factor plus 10·8·N for vectors.

@@ -580,3 +580,115 @@ func TestLBFGSAllocs(t *testing.T) {
 		t.Errorf("allocs per Step = %v, want <= 2", a)
 	}
 }
+
+// TestStepReasons checks why a Step ends, for each budget and tolerance.
+func TestStepReasons(t *testing.T) {
+	rosen := Func(rosenbrock)
+	cases := []struct {
+		name      string
+		x0        []float64
+		lbfgs     LBFGSConfig
+		wantIters int
+		want      Reason
+	}{
+		{"max-iter", []float64{-1.2, 1}, LBFGSConfig{MaxIter: 3, MaxEval: 100}, 3, MaxIter},
+		{"max-eval", []float64{-1.2, 1}, LBFGSConfig{MaxIter: 10, MaxEval: 2}, 1, MaxEval},
+		{"grad-tol at start", []float64{1, 1}, LBFGSConfig{}, 0, GradTol},
+		// f = ½x² at 0.1 (rosen is replaced below): Δf ≈ 1e-4 < TolChange < step 1e-3.
+		{"loss-tol", []float64{0.1}, LBFGSConfig{MaxIter: 100, LineSearch: FixedStep, LR: 0.01, TolChange: 5e-4}, 1, LossTol},
+		{"step-tol", []float64{-1.2, 1}, LBFGSConfig{MaxIter: 100, MaxEval: 1000, LineSearch: FixedStep, LR: 1e-12, TolChange: 1e-9}, 1, StepTol},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o, err := NewLBFGS(c.x0, c.lbfgs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj := rosen
+			if len(c.x0) == 1 {
+				obj = Func(func(x, g []float64) (float64, error) { g[0] = x[0]; return 0.5 * x[0] * x[0], nil })
+			}
+			r, err := o.Step(obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Reason != c.want || (c.wantIters >= 0 && r.Iters != c.wantIters) {
+				t.Errorf("got reason %v after %d iterations, want %v after %d", r.Reason, r.Iters, c.want, c.wantIters)
+			}
+			if r.Reason.Converged() != (c.want >= GradTol) {
+				t.Errorf("Converged() = %v for %v", r.Reason.Converged(), r.Reason)
+			}
+		})
+	}
+}
+
+// TestMinimizeBatchesErrors: a failing batch is reported with its epoch and batch.
+func TestMinimizeBatchesErrors(t *testing.T) {
+	p := testLogreg(40, 3, 1e-3)
+	bo := &batchLogreg{full: p, size: 10}
+	o, err := NewLBFGS(make([]float64, 4), LBFGSConfig{MaxIter: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := &failingBatches{BatchObjective: bo, fail: 2}
+	_, err = MinimizeBatches(o, bad, 3)
+	if !errors.Is(err, errBoom) || !strings.Contains(err.Error(), "epoch 0 batch 2") {
+		t.Fatalf("err = %v, want errBoom at epoch 0 batch 2", err)
+	}
+	if _, err := MinimizeBatches(o, &batchLogreg{full: p, size: 100}, 1); !errors.Is(err, ErrDimension) {
+		t.Fatalf("zero batches: err = %v, want ErrDimension", err)
+	}
+}
+
+type failingBatches struct {
+	BatchObjective
+	fail int
+}
+
+func (f *failingBatches) EvalBatch(b int, x, g []float64) (float64, error) {
+	if b == f.fail {
+		return 0, errBoom
+	}
+	return f.BatchObjective.EvalBatch(b, x, g)
+}
+
+// TestNewtonFloat32Objective: an objective that rounds x to float32 and computes in
+// float32 (as a temper model does) gets a usable Hessian with Float32HessianStep and
+// converges to float32 accuracy.
+func TestNewtonFloat32Objective(t *testing.T) {
+	q := newQuadratic(6)
+	obj := Func(func(x, g []float64) (float64, error) {
+		n := len(x)
+		var f float32
+		for i := 0; i < n; i++ {
+			var s float32
+			for j := 0; j < n; j++ {
+				s += float32(q.a[i*n+j]) * float32(x[j])
+			}
+			gi := s - float32(q.b[i])
+			g[i] = float64(gi)
+			f += 0.5*float32(x[i])*s - float32(q.b[i])*float32(x[i])
+		}
+		return float64(f), nil
+	})
+	o, err := NewNewton(make([]float64, 6), NewtonConfig{MaxIter: 1, HessianStep: Float32HessianStep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Step(obj); err != nil {
+		t.Fatal(err)
+	}
+	worst := 0.0
+	for i, h := range o.Hessian() {
+		worst = math.Max(worst, math.Abs(h-q.a[i]))
+	}
+	if worst > 1e-3 {
+		t.Errorf("float32 Hessian error %g, want <= 1e-3", worst)
+	}
+	g := make([]float64, 6)
+	q.eval(o.X(), g)
+	if maxAbs(g) > 1e-4 {
+		t.Errorf("max |g| = %g after one Newton step, want <= 1e-4", maxAbs(g))
+	}
+	t.Logf("Hessian error %.3g, max|g| %.3g", worst, maxAbs(g))
+}
