@@ -150,25 +150,27 @@ type EMAConfig struct {
 
 // EMA is Polyak averaging (Polyak & Juditsky 1992, "Acceleration of stochastic
 // approximation by averaging") in its exponential form, as TensorFlow's
-// ExponentialMovingAverage and timm's ModelEmaV2/V3 do. After the t-th update (t from 0)
+// ExponentialMovingAverage and timm's ModelEmaV2/V3 keep it. After the t-th update (t
+// from 0)
 //
 //	θ_ema ← d_t·θ_ema + (1 − d_t)·θ,   d_t = min(d, (1 + t)/(10 + t))
 //
-// The warm-up of d_t (TensorFlow's num_updates rule) keeps the early average from being
-// dominated by the random initialization: d_0 = 0.1, d_80 = 0.9, d_890 = 0.99, and d from
-// t = (10d − 1)/(1 − d) on (8 990 updates for d = 0.999). Without warm-up an average
-// over T steps still weighs the initialization by d^T (0.999^2000 ≈ 0.14).
+// The warm-up of d_t is TensorFlow's num_updates rule (timm's V3 offers a power-law
+// warm-up instead); it keeps the early average from being dominated by the random
+// initialization: d_0 = 0.1, d_80 = 0.9, d_890 = 0.99, and d from t = (10d − 1)/(1 − d)
+// on (8 990 updates for d = 0.999). Without warm-up an average over T steps still weighs
+// the initialization by d^T (0.999^2000 ≈ 0.14).
 //
 // The average is kept in float64 and starts at the model's weights when NewEMA is
 // called. Buffers (batch-norm running statistics) are not averaged but copied from the
-// live model at every update, as timm's ModelEmaV3 does with apply_buffer_ema=False
-// (timm's default lerps them like parameters, and num_batches_tracked with them): the
-// running statistics are themselves a moving average, of the live weights' activations.
-// They are therefore slightly off for the averaged weights; RefreshBatchNorm after Apply
+// live model at every update, as timm's ModelEmaV3 does with exclude_buffers=True (its
+// default lerps them like parameters): the running statistics are themselves a moving
+// average, of the live weights' activations, and num_batches_tracked is a counter. They
+// are therefore slightly off for the averaged weights; RefreshBatchNorm after Apply
 // recomputes them exactly, as for SWA.
 //
 // PyTorch has no built-in EMA of a model apart from torch.optim.swa_utils.AveragedModel
-// with a custom avg_fn (no warm-up; buffers left alone unless use_buffers=True, which
+// with an EMA avg_fn (no warm-up; buffers left alone unless use_buffers=True, which
 // averages them).
 type EMA struct {
 	cfg     EMAConfig

@@ -34,8 +34,10 @@ func imageShape(name string, cfg ModelConfig, minHW int) (c, h, w int, err error
 //	4 conv3x3(32→64, pad 1) 5 BN  6 ReLU  7 maxpool2
 //	8 Flatten  9 fc(64·H/4·W/4 → 128)  10 ReLU  11 dropout 0.5  12 fc(128 → classes)
 //
-// Each BN computes its ReLU in the same pass (BatchNorm.FuseReLU), so modules 2 and 6 are
-// identities that keep the indices; the math is unchanged.
+// Each BN computes its ReLU and the following 2×2 max pooling in the same pass
+// (BatchNorm.FuseReLU and FuseMaxPool2), so modules 2, 3, 6 and 7 are identities that keep
+// the indices; the math is unchanged (TestFusedBNReLUPool checks it against the unfused
+// modules).
 func buildCNN(cfg ModelConfig, r *rng.Stream) (Module, error) {
 	c, h, w, err := imageShape("cnn", cfg, 4)
 	if err != nil {
@@ -50,10 +52,8 @@ func buildCNN(cfg ModelConfig, r *rng.Stream) (Module, error) {
 		return nil, err
 	}
 	bn1, _ := NewBatchNorm2D(32, BatchNormConfig{})
-	pool1, _ := NewMaxPool2D(2, PoolConfig{})
 	conv2, _ := NewConv2D(32, 64, 3, r, Conv2DConfig{Padding: 1})
 	bn2, _ := NewBatchNorm2D(64, BatchNormConfig{})
-	pool2, _ := NewMaxPool2D(2, PoolConfig{})
 	fc1 := NewLinear(64*(h/4)*(w/4), 128, r, LinearConfig{})
 	drop, err := NewDropout(p, r.Split())
 	if err != nil {
@@ -61,9 +61,17 @@ func buildCNN(cfg ModelConfig, r *rng.Stream) (Module, error) {
 	}
 	fc2 := NewLinear(128, cfg.Classes, r, LinearConfig{})
 	bn1.FuseReLU, bn2.FuseReLU = true, true
-	return NewSequential(conv1, bn1, FusedReLU{}, pool1, conv2, bn2, FusedReLU{}, pool2,
+	bn1.FuseMaxPool2, bn2.FuseMaxPool2 = true, true
+	return NewSequential(conv1, bn1, FusedReLU{}, FusedMaxPool2D{}, conv2, bn2, FusedReLU{}, FusedMaxPool2D{},
 		Flatten{}, fc1, ReLU{}, drop, fc2), nil
 }
+
+// FusedMaxPool2D marks, in a Sequential, a 2×2 max pooling computed by the preceding
+// module (a BatchNorm with FuseMaxPool2): it is the identity and keeps PyTorch's indices.
+type FusedMaxPool2D struct{}
+
+// Forward returns x unchanged.
+func (FusedMaxPool2D) Forward(x *ag.Var) *ag.Var { return x }
 
 // FusedReLU marks, in a Sequential, a ReLU computed by the preceding module (a BatchNorm
 // with FuseReLU): it is the identity and keeps PyTorch's module indices.

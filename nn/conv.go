@@ -3,7 +3,6 @@ package nn
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/temperml/temper/ag"
 	"github.com/temperml/temper/internal/kernel"
@@ -96,7 +95,7 @@ func newConv2D(in, out int, k [2]int, r *rng.Stream, cfg Conv2DConfig) (*Conv2D,
 	}
 	w := tensor.New(out, in/g, k[0], k[1])
 	init(w, r)
-	c := &Conv2D{In: in, Out: out, Kernel: k, Weight: newParam("weight", w, false), aux: make([]int, 7),
+	c := &Conv2D{In: in, Out: out, Kernel: k, Weight: newParam("weight", w, false), aux: make([]int, 9),
 		Options: ConvOptions{Stride: [2]int{cfg.Stride, cfg.Stride}, Padding: [2]int{cfg.Padding, cfg.Padding},
 			Dilation: [2]int{cfg.Dilation, cfg.Dilation}, Groups: g}.normalized()}
 	if !cfg.NoBias {
@@ -137,7 +136,7 @@ func (c *Conv2D) Forward(x *ag.Var) *ag.Var {
 // at a few MB per thread), db += Σ G, dx = col2im(Wᵀ·G). Per-thread partial dW are summed in
 // thread order, so results are deterministic for a fixed thread count.
 func Conv2DOp(x, w, b *ag.Var, opt ConvOptions) *ag.Var {
-	return conv2d(x, w, b, opt, make([]int, 7))
+	return conv2d(x, w, b, opt, make([]int, 9))
 }
 
 // convGeometry checks shapes and returns the per-image geometry (C = all input channels).
@@ -172,15 +171,27 @@ func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int) *ag.Var {
 	}
 	n, out := xs[0], ws[0]
 	y := t.Empty(n, out, geom.OH, geom.OW)
-	j := newConvJob(t, &geom, opt.Groups, n, out)
+	// Keep the column matrices for the weight gradient when one will be computed
+	// (training): the backward pass then needs no second im2col.
+	noGrad := t.SetNoGrad(true)
+	t.SetNoGrad(noGrad)
+	var saved *tensor.Tensor
+	if !noGrad && w.RequiresGrad() {
+		saved = t.Empty(n * geom.Rows() * geom.Cols())
+	}
+	j := newConvJob(t, &geom, opt.Groups, n, out, kernel.Threads(), saved != nil)
 	j.x, j.w, j.y = x.Value.Contiguous().Data(), w.Value.Contiguous().Data(), y.Data()
+	if saved != nil {
+		j.saved = saved.Data()
+	}
 	if b != nil {
 		j.b = b.Value.Data()
 	}
 	j.phase = convForward
 	kernel.Parallel(j.threads, 1, j.fn)
-	j.release()
 	aux[0], aux[1], aux[2], aux[3], aux[4], aux[5], aux[6] = opt.Stride[0], opt.Stride[1], opt.Padding[0], opt.Padding[1], opt.Dilation[0], opt.Dilation[1], opt.Groups
+	aux[7] = j.threads
+	j.release()
 	var v *ag.Var
 	if b != nil {
 		v = t.Op(y, conv2dBackward, x, w, b)
@@ -188,6 +199,7 @@ func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int) *ag.Var {
 		v = t.Op(y, conv2dBackward, x, w)
 	}
 	v.AuxI = aux
+	v.Aux = saved
 	return v
 }
 
@@ -202,8 +214,11 @@ func conv2dBackward(o *ag.Var) {
 	}
 	t := o.Tape()
 	n, out := x.Value.Shape()[0], w.Value.Shape()[0]
-	j := newConvJob(t, &geom, opt.Groups, n, out)
+	j := newConvJob(t, &geom, opt.Groups, n, out, a[7], o.Aux != nil)
 	j.x, j.w, j.g = x.Value.Contiguous().Data(), w.Value.Contiguous().Data(), o.Grad.Data()
+	if o.Aux != nil {
+		j.saved = o.Aux.Data()
+	}
 	j.needW = w.RequiresGrad()
 	j.needB = len(in) > 2 && in[2].RequiresGrad()
 	if x.RequiresGrad() {
@@ -267,6 +282,7 @@ type convJob struct {
 	threads, nb    int
 	phase          int
 	x, w, b, y, g  []float32
+	saved          []float32 // all images' column matrices (training), else nil
 	dx             []float32
 	dxFresh        bool
 	needW, needB   bool
@@ -279,23 +295,29 @@ type convJob struct {
 	fn         func(lo, hi int)
 }
 
-var convJobs = sync.Pool{New: func() any {
+var convJobs = freeList[convJob]{newItem: func() *convJob {
 	j := new(convJob)
 	j.fn = j.run
 	return j
 }}
 
-func newConvJob(t *ag.Tape, geom *kernel.ConvGeom, groups, n, out int) *convJob {
-	j := convJobs.Get().(*convJob)
+// newConvJob prepares a conv pass with the given thread count (the split of the batch,
+// which must be the same in the forward and backward passes when columns are saved).
+// With saved, the column matrices live in j.saved (block of images s0.. at s0·K·P) and no
+// per-thread column scratch is needed.
+func newConvJob(t *ag.Tape, geom *kernel.ConvGeom, groups, n, out, threads int, saved bool) *convJob {
+	j := convJobs.get()
 	fn := j.fn
 	*j = convJob{geom: *geom, groups: groups, n: n, out: out, fn: fn}
-	j.threads = max(1, min(kernel.Threads(), n))
+	j.threads = max(1, min(threads, n))
 	P := geom.Cols()
 	per := (n + j.threads - 1) / j.threads
 	j.nb = max(1, min(per, convTargetCols/P))
 	j.colsLen = geom.Rows() * j.nb * P
 	j.obufLen = out * j.nb * P
-	j.cols = t.Empty(j.threads, j.colsLen).Data()
+	if !saved {
+		j.cols = t.Empty(j.threads, j.colsLen).Data()
+	}
 	if j.nb > 1 {
 		j.obuf = t.Empty(j.threads, j.obufLen).Data()
 	}
@@ -305,13 +327,16 @@ func newConvJob(t *ag.Tape, geom *kernel.ConvGeom, groups, n, out int) *convJob 
 func (j *convJob) release() {
 	fn := j.fn
 	*j = convJob{fn: fn}
-	convJobs.Put(j)
+	convJobs.put(j)
 }
 
 func (j *convJob) run(lo, hi int) {
 	for tid := lo; tid < hi; tid++ {
 		n0, n1 := tid*j.n/j.threads, (tid+1)*j.n/j.threads
-		cols := j.cols[tid*j.colsLen : (tid+1)*j.colsLen]
+		var cols []float32
+		if j.cols != nil {
+			cols = j.cols[tid*j.colsLen : (tid+1)*j.colsLen]
+		}
 		var obuf []float32
 		if j.obuf != nil {
 			obuf = j.obuf[tid*j.obufLen : (tid+1)*j.obufLen]
@@ -334,6 +359,9 @@ func (j *convJob) forward(n0, n1 int, cols, obuf []float32) {
 	for s0 := n0; s0 < n1; s0 += j.nb {
 		cnt := min(j.nb, n1-s0)
 		ld := cnt * P
+		if j.saved != nil {
+			cols = j.saved[s0*g.Rows()*P : (s0+cnt)*g.Rows()*P]
+		}
 		for s := 0; s < cnt; s++ {
 			kernel.Im2col(g, cols[s*P:], ld, j.x[(s0+s)*inSz:])
 		}
@@ -348,10 +376,7 @@ func (j *convJob) forward(n0, n1 int, cols, obuf []float32) {
 			if j.b != nil {
 				for o := 0; o < j.out; o++ {
 					row := dst[o*P : (o+1)*P]
-					bo := j.b[o]
-					for i := range row {
-						row[i] += bo
-					}
+					kernel.BNAffine(row, row, 1, j.b[o], false)
 				}
 			}
 			continue
@@ -366,10 +391,7 @@ func (j *convJob) forward(n0, n1 int, cols, obuf []float32) {
 					copy(d, src)
 					continue
 				}
-				bo := j.b[o]
-				for i, v := range src {
-					d[i] = v + bo
-				}
+				kernel.BNAffine(d, src, 1, j.b[o], false)
 			}
 		}
 	}
@@ -416,9 +438,14 @@ func (j *convJob) backward(tid, n0, n1 int, cols, gbuf []float32) {
 				setF64(db, o, getF64(db, o)+s)
 			}
 		}
+		if j.saved != nil {
+			cols = j.saved[s0*g.Rows()*P : (s0+cnt)*g.Rows()*P]
+		}
 		if j.needW {
-			for s := 0; s < cnt; s++ {
-				kernel.Im2col(g, cols[s*P:], ld, j.x[(s0+s)*inSz:])
+			if j.saved == nil {
+				for s := 0; s < cnt; s++ {
+					kernel.Im2col(g, cols[s*P:], ld, j.x[(s0+s)*inSz:])
+				}
 			}
 			for gi := 0; gi < j.groups; gi++ {
 				kernel.Sgemm(false, true, og, K, ld, 1, gb[gi*og*ld:], ld, cols[gi*K*ld:], ld, 1, dw[gi*og*K:], K)

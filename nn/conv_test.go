@@ -2,6 +2,7 @@ package nn_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -304,7 +305,9 @@ func TestCNNModelsNamesAndShapes(t *testing.T) {
 }
 
 // TestCNNStepAllocations: after warm-up a training step of the cnn model allocates
-// nothing (the tape arena and the kernels' pools are reused).
+// nothing (the tape arena and the job free lists are reused). AllocsPerRun averages over
+// 40 steps, so a rare runtime allocation (a new OS thread under CPU contention, a
+// sync.Pool refill in the sgemm after a GC) does not count as a per-step allocation.
 func TestCNNStepAllocations(t *testing.T) {
 	root := rng.New(1)
 	m, err := nn.Build("cnn", nn.ModelConfig{}, root.Split())
@@ -316,13 +319,13 @@ func TestCNNStepAllocations(t *testing.T) {
 		ps = append(ps, optim.Param{Name: p.Name, Value: p.Value, Grad: p.Grad})
 	}
 	o, _ := optim.NewSGD([]*optim.Group{{Params: ps, LR: 0.01, WeightDecay: 5e-4}}, optim.SGDConfig{Momentum: 0.9, Nesterov: true})
-	x := tensor.Rand(rng.New(2), 0, 1, 32, 1, 28, 28)
-	y := make([]int, 32)
+	x := tensor.Rand(rng.New(2), 0, 1, 16, 1, 28, 28)
+	y := make([]int, 16)
 	for i := range y {
 		y[i] = i % 10
 	}
 	ds, _ := data.NewInMemory(x.Data(), y, []int{1, 28, 28}, 10)
-	tr, err := train.New(m, o, ds, nil, train.Config{BatchSize: 32}, root.Split())
+	tr, err := train.New(m, o, ds, nil, train.Config{BatchSize: 16}, root.Split())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +335,7 @@ func TestCNNStepAllocations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	allocs := testing.AllocsPerRun(5, func() {
+	allocs := testing.AllocsPerRun(40, func() {
 		if _, _, err := tr.Step(x, y); err != nil {
 			t.Fatal(err)
 		}
@@ -340,4 +343,70 @@ func TestCNNStepAllocations(t *testing.T) {
 	if allocs > 0 {
 		t.Errorf("a steady-state cnn training step allocates %v times, want 0", allocs)
 	}
+}
+
+// TestFusedBNReLUPool checks BatchNorm with FuseReLU and FuseMaxPool2 against the unfused
+// BN, ReLU and MaxPool2D modules, in training and evaluation, forward and backward.
+func TestFusedBNReLUPool(t *testing.T) {
+	for _, train := range []bool{true, false} {
+		for _, shape := range [][]int{{3, 4, 6, 6}, {2, 3, 7, 5}, {4, 2, 28, 28}} {
+			r := rng.New(21)
+			x := tensor.Randn(r, shape...)
+			gamma := tensor.Rand(r, -1, 1.5, shape[1]) // a negative γ flips the order
+			beta := tensor.Rand(r, -0.5, 0.5, shape[1])
+			run := func(fused bool) (y, dx, dg, db *tensor.Tensor, rm []float32) {
+				bn, _ := nn.NewBatchNorm2D(shape[1], nn.BatchNormConfig{})
+				bn.Weight.Value.CopyFrom(gamma)
+				bn.Bias.Value.CopyFrom(beta)
+				bn.FuseReLU = true
+				var m nn.Module = nn.NewSequential(bn, mustPool(t))
+				if fused {
+					bn.FuseMaxPool2 = true
+					m = bn
+				}
+				bn.SetTraining(train)
+				tp := ag.NewTape()
+				xp := ag.NewParam(x.Clone())
+				out := m.Forward(tp.Watch(xp))
+				g := tensor.Randn(rng.New(22), out.Value.Shape()...)
+				ag.Sum(ag.Mul(out, tp.Const(g))).Backward()
+				return out.Value.Clone(), xp.Grad, bn.Weight.Grad, bn.Bias.Grad, bn.RunningMean.Clone().Data()
+			}
+			y0, dx0, dg0, db0, rm0 := run(false)
+			y1, dx1, dg1, db1, rm1 := run(true)
+			name := fmt.Sprintf("train=%v %v", train, shape)
+			for _, c := range []struct {
+				what      string
+				got, want []float32
+			}{{"y", y1.Data(), y0.Data()}, {"dx", dx1.Data(), dx0.Data()}, {"dγ", dg1.Data(), dg0.Data()},
+				{"dβ", db1.Data(), db0.Data()}, {"running mean", rm1, rm0}} {
+				if len(c.got) != len(c.want) {
+					t.Fatalf("%s %s: %d values, want %d", name, c.what, len(c.got), len(c.want))
+				}
+				if e := relErr(c.got, c.want); e > 1e-5 {
+					t.Errorf("%s %s: relative error %.3g", name, c.what, e)
+				}
+			}
+		}
+	}
+	// Gradcheck of the fused op itself.
+	bn, _ := nn.NewBatchNorm2D(2, nn.BatchNormConfig{})
+	bn.FuseReLU, bn.FuseMaxPool2 = true, true
+	f := func(_ *ag.Tape, v []*ag.Var) *ag.Var {
+		bn.Weight.Var, bn.Bias.Var = v[1], v[2]
+		return bn.Forward(v[0])
+	}
+	r := rng.New(23)
+	in := []*tensor.Tensor{spread(r, 3, 2, 4, 4), tensor.Rand(r, 0.5, 1.5, 2), tensor.Rand(r, -0.5, 0.5, 2)}
+	if err := gradcheck.Check(f, in, gradcheck.Options{Eps: 3e-3, RTol: 3e-2, ATol: 5e-3}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustPool(t *testing.T) *nn.MaxPool2D {
+	p, err := nn.NewMaxPool2D(2, nn.PoolConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

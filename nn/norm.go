@@ -3,7 +3,6 @@ package nn
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/temperml/temper/ag"
 	"github.com/temperml/temper/internal/kernel"
@@ -39,6 +38,10 @@ type BatchNorm struct {
 	// FuseReLU applies max(·, 0) to the output in the same pass (used by model builders
 	// that follow BN with a ReLU; the module then computes relu(BN(x))).
 	FuseReLU bool
+	// FuseMaxPool2 (with FuseReLU, 2-d input only) also applies 2×2 stride-2 max pooling:
+	// the module computes maxpool(relu(BN(x))) without materializing the full-size
+	// normalized tensor, and its backward pass touches the full-size tensors once.
+	FuseMaxPool2 bool
 }
 
 // BatchNormConfig configures NewBatchNorm1D/2D. Zero values are PyTorch's defaults.
@@ -139,8 +142,6 @@ func (bn *BatchNorm) Forward(x *ag.Var) *ag.Var {
 		panic(&tensor.ShapeError{Op: op, A: xs, Msg: errBNOneValue})
 	}
 	xv := x.Value.Contiguous()
-	y := t.Empty(xs...)
-	stats := t.Empty(2, c) // mean, 1/√(var+ε) per channel
 	mom := bn.Momentum
 	if bn.training {
 		nbt := bn.NumBatchesTracked.Data()
@@ -149,9 +150,25 @@ func (bn *BatchNorm) Forward(x *ag.Var) *ag.Var {
 			mom = 1 / float64(nbt[0])
 		}
 	}
-	j := bnJobs.Get().(*bnJob)
-	j.set(bnJob{phase: bnPhaseForward, n: n, c: c, s: s, x: xv.Data(), y: y.Data(), stats: stats.Data(),
+	j := bnJobs.get()
+	j.set(bnJob{phase: bnPhaseForward, n: n, c: c, s: s, x: xv.Data(),
 		rm: bn.RunningMean.Data(), rv: bn.RunningVar.Data(), eps: bn.Eps, mom: mom, training: bn.training, relu: bn.FuseReLU})
+	j.threads = max(1, min(kernel.Threads(), c))
+	var y, aux *tensor.Tensor
+	if bn.FuseMaxPool2 {
+		if len(xs) != 4 || !bn.FuseReLU || xs[2] < 2 || xs[3] < 2 {
+			panic(&tensor.ShapeError{Op: op, A: xs, Msg: "fused max pooling needs FuseReLU and (N, C, H>=2, W>=2) input"})
+		}
+		j.pool, j.h, j.w = true, xs[2], xs[3]
+		y = t.Empty(n, c, j.h/2, j.w/2)
+		aux = t.Empty(2*c + y.Len()) // mean, 1/√(var+ε) per channel, then the argmax indices
+		j.idx = aux.Data()[2*c:]
+		j.scratch = t.Empty(j.threads, s).Data()
+	} else {
+		y = t.Empty(xs...)
+		aux = t.Empty(2 * c) // mean, 1/√(var+ε) per channel
+	}
+	j.y, j.stats = y.Data(), aux.Data()[:2*c]
 	if bn.Weight != nil {
 		j.gamma, j.beta = bn.Weight.Value.Data(), bn.Bias.Value.Data()
 	}
@@ -162,13 +179,16 @@ func (bn *BatchNorm) Forward(x *ag.Var) *ag.Var {
 	} else {
 		v = t.Op(y, bnBackward, x)
 	}
-	v.Aux = stats
+	v.Aux = aux
 	v.AuxF = 0
 	if bn.training {
 		v.AuxF = 1
 	}
 	if bn.FuseReLU {
 		v.AuxF += 2
+	}
+	if bn.FuseMaxPool2 {
+		v.AuxF += 4
 	}
 	return v
 }
@@ -188,13 +208,17 @@ type bnJob struct {
 	rm, rv         []float32
 	eps, mom       float64
 	training, relu bool
+	pool           bool // fused 2×2 max pooling: y and g are pooled, idx the argmaxes
+	h, w           int
+	idx, scratch   []float32
+	threads        int
 	g, dx          []float32
 	dxFresh        bool
 	dgamma, dbeta  []float32
 	fn             func(lo, hi int)
 }
 
-var bnJobs = sync.Pool{New: func() any {
+var bnJobs = freeList[bnJob]{newItem: func() *bnJob {
 	j := new(bnJob)
 	j.fn = j.run
 	return j
@@ -207,22 +231,29 @@ func (j *bnJob) set(v bnJob) {
 }
 
 func (j *bnJob) runAndRelease() {
-	kernel.Parallel(j.c, 1, j.fn)
+	kernel.Parallel(j.threads, 1, j.fn)
 	j.set(bnJob{})
-	bnJobs.Put(j)
+	bnJobs.put(j)
 }
 
+// run handles threads [lo, hi); thread t owns channels [t·C/T, (t+1)·C/T) and scratch t.
 func (j *bnJob) run(lo, hi int) {
-	for c := lo; c < hi; c++ {
-		if j.phase == bnPhaseForward {
-			j.forward(c)
-		} else {
-			j.backward(c)
+	for tid := lo; tid < hi; tid++ {
+		var scratch []float32
+		if j.scratch != nil {
+			scratch = j.scratch[tid*j.s : (tid+1)*j.s]
+		}
+		for c := tid * j.c / j.threads; c < (tid+1)*j.c/j.threads; c++ {
+			if j.phase == bnPhaseForward {
+				j.forward(c, scratch)
+			} else {
+				j.backward(c)
+			}
 		}
 	}
 }
 
-func (j *bnJob) forward(c int) {
+func (j *bnJob) forward(c int, scratch []float32) {
 	n, s, C := j.n, j.s, j.c
 	var mean, invStd float64
 	if j.training {
@@ -259,6 +290,18 @@ func (j *bnJob) forward(c int) {
 		shift = float64(j.beta[c]) + shift*float64(j.gamma[c])
 	}
 	a, b := float32(scale), float32(shift)
+	if j.pool {
+		// max pooling commutes with the (monotone) ReLU: pool BN's output, then clamp.
+		ps := (j.h / 2) * (j.w / 2)
+		for i := 0; i < n; i++ {
+			off, po := (i*C+c)*s, (i*C+c)*ps
+			kernel.BNAffine(scratch, j.x[off:off+s], a, b, false)
+			yp := j.y[po : po+ps]
+			kernel.MaxPool2x2(yp, j.idx[po:po+ps], scratch, j.h, j.w)
+			kernel.BNAffine(yp, yp, 1, 0, true)
+		}
+		return
+	}
 	for i := 0; i < n; i++ {
 		off := (i*C + c) * s
 		kernel.BNAffine(j.y[off:off+s], j.x[off:off+s], a, b, j.relu)
@@ -270,7 +313,14 @@ func (j *bnJob) backward(c int) {
 	mean, invStd := j.stats[c], j.stats[C+c]
 	// Σg and Σg·x̂ over the channel (g masked by the fused ReLU).
 	var sg, sgx float64
-	for i := 0; i < n; i++ {
+	ps := (j.h / 2) * (j.w / 2)
+	for i := 0; i < n && j.pool; i++ {
+		off, po := (i*C+c)*s, (i*C+c)*ps
+		rg, rgx := kernel.PoolBackwardSums(j.g[po:po+ps], j.y[po:po+ps], j.idx[po:po+ps], j.x[off:off+s], mean)
+		sg += float64(rg)
+		sgx += float64(rgx)
+	}
+	for i := 0; i < n && !j.pool; i++ {
 		off := (i*C + c) * s
 		var y []float32
 		if j.relu {
@@ -309,7 +359,19 @@ func (j *bnJob) backward(c int) {
 	}
 	// dx = k·g·m − a − b·(x − μ) = k·g·m − b·x + (b·μ − a)
 	cc := b*mean - a
-	for i := 0; i < n; i++ {
+	for i := 0; i < n && j.pool; i++ {
+		off, po := (i*C+c)*s, (i*C+c)*ps
+		dx, x := j.dx[off:off+s], j.x[off:off+s]
+		if j.dxFresh {
+			kernel.BNAffine(dx, x, -b, cc, false)
+		} else {
+			for q, v := range x {
+				dx[q] += cc - b*v
+			}
+		}
+		kernel.PoolScatterAdd(dx, j.g[po:po+ps], j.y[po:po+ps], j.idx[po:po+ps], k)
+	}
+	for i := 0; i < n && !j.pool; i++ {
 		off := (i*C + c) * s
 		var y []float32
 		if j.relu {
@@ -325,9 +387,15 @@ func bnBackward(o *ag.Var) {
 	xs := x.Value.Shape()
 	n, c := xs[0], xs[1]
 	s := x.Value.Len() / max(n*c, 1)
-	j := bnJobs.Get().(*bnJob)
+	j := bnJobs.get()
+	flags := int(o.AuxF)
 	j.set(bnJob{phase: bnPhaseBackward, n: n, c: c, s: s, x: x.Value.Contiguous().Data(), y: o.Value.Data(),
-		stats: o.Aux.Data(), g: o.Grad.Data(), training: int(o.AuxF)&1 == 1, relu: int(o.AuxF)&2 == 2})
+		stats: o.Aux.Data()[:2*c], g: o.Grad.Data(), training: flags&1 == 1, relu: flags&2 == 2, pool: flags&4 == 4})
+	j.threads = max(1, min(kernel.Threads(), c))
+	if j.pool {
+		j.h, j.w = xs[2], xs[3]
+		j.idx = o.Aux.Data()[2*c:]
+	}
 	if len(in) == 3 {
 		j.gamma = in[1].Value.Data()
 		if in[1].RequiresGrad() || in[2].RequiresGrad() {

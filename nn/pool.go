@@ -10,6 +10,33 @@ import (
 	"github.com/temperml/temper/tensor"
 )
 
+// freeList recycles job structs. Unlike sync.Pool it is never emptied by the garbage
+// collector and does not depend on the P a goroutine runs on, so a steady-state training
+// step reliably allocates nothing.
+type freeList[T any] struct {
+	mu      sync.Mutex
+	items   []*T
+	newItem func() *T
+}
+
+func (f *freeList[T]) get() *T {
+	f.mu.Lock()
+	if n := len(f.items); n > 0 {
+		it := f.items[n-1]
+		f.items = f.items[:n-1]
+		f.mu.Unlock()
+		return it
+	}
+	f.mu.Unlock()
+	return f.newItem()
+}
+
+func (f *freeList[T]) put(x *T) {
+	f.mu.Lock()
+	f.items = append(f.items, x)
+	f.mu.Unlock()
+}
+
 // parJob carries the arguments of one parallel loop to a top-level worker function, so a
 // steady-state step starts parallel regions without allocating closures.
 type parJob struct {
@@ -23,14 +50,14 @@ type parJob struct {
 	fn         func(lo, hi int)
 }
 
-var parJobs = sync.Pool{New: func() any {
+var parJobs = freeList[parJob]{newItem: func() *parJob {
 	j := new(parJob)
 	j.fn = func(lo, hi int) { j.op(j, lo, hi) }
 	return j
 }}
 
 func getParJob(op func(j *parJob, lo, hi int)) *parJob {
-	j := parJobs.Get().(*parJob)
+	j := parJobs.get()
 	fn := j.fn
 	*j = parJob{op: op, fn: fn}
 	return j
@@ -41,7 +68,7 @@ func runPar(j *parJob, n, grain int) {
 	kernel.Parallel(n, grain, j.fn)
 	fn := j.fn
 	*j = parJob{fn: fn}
-	parJobs.Put(j)
+	parJobs.put(j)
 }
 
 // planeGrain returns a parallel grain (planes per chunk) worth a parallel region.
@@ -135,28 +162,7 @@ func maxPoolForward(j *parJob, lo, hi int) {
 		y := j.b[p*OH*OW : (p+1)*OH*OW]
 		idx := j.c[p*OH*OW : (p+1)*OH*OW]
 		if g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0 && g.DH == 1 && g.DW == 1 {
-			for oy := 0; oy < OH; oy++ {
-				r0 := x[2*oy*W : 2*oy*W+W]
-				r1 := x[(2*oy+1)*W : (2*oy+1)*W+W]
-				yr := y[oy*OW : (oy+1)*OW]
-				ir := idx[oy*OW : (oy+1)*OW]
-				base := 2 * oy * W
-				for ox := range yr {
-					a, b, c, d := r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1]
-					best, bi := a, 2*ox
-					if b > best || b != b {
-						best, bi = b, 2*ox+1
-					}
-					if best == best && (c > best || c != c) {
-						best, bi = c, W+2*ox
-					}
-					if best == best && (d > best || d != d) {
-						best, bi = d, W+2*ox+1
-					}
-					yr[ox] = best
-					ir[ox] = float32(base + bi)
-				}
-			}
+			kernel.MaxPool2x2(y, idx, x, H, W)
 			continue
 		}
 		for oy := 0; oy < OH; oy++ {
@@ -174,7 +180,7 @@ func maxPoolForward(j *parJob, lo, hi int) {
 							continue
 						}
 						v := x[iy*W+ix]
-						if bi < 0 || v > best || (v != v && best == best) {
+						if bi < 0 || v > best || v != v {
 							best, bi = v, iy*W+ix
 						}
 					}

@@ -231,23 +231,29 @@ func LinearDropConnectOp(x, w, b *ag.Var, p float64, r *rng.Stream) *ag.Var {
 	xd, wd := x.Value.Contiguous().Data(), w.Value.Contiguous().Data()
 	y := t.Empty(n, out)
 	yd := y.Data()
-	for s := 0; s < n; s++ {
-		xr := xd[s*in : (s+1)*in]
-		for o := 0; o < out; o++ {
-			wr := wd[o*in : (o+1)*in]
-			base := (s*out + o) * in
-			acc := 0.0
-			for i, xv := range xr {
-				if bit(bw, base+i) {
-					acc += float64(wr[i]) * float64(xv)
-				}
-			}
-			if b != nil {
-				acc += float64(b.Value.Data()[o])
-			}
-			yd[s*out+o] = float32(acc)
-		}
+	var bd []float32
+	if b != nil {
+		bd = b.Value.Data()
 	}
+	kernel.Parallel(n, max(1, 65536/max(out*in, 1)), func(lo, hi int) {
+		for s := lo; s < hi; s++ {
+			xr := xd[s*in : (s+1)*in]
+			for o := 0; o < out; o++ {
+				wr := wd[o*in : (o+1)*in]
+				base := (s*out + o) * in
+				acc := 0.0
+				for i, xv := range xr {
+					if bit(bw, base+i) {
+						acc += float64(wr[i]) * float64(xv)
+					}
+				}
+				if bd != nil {
+					acc += float64(bd[o])
+				}
+				yd[s*out+o] = float32(acc)
+			}
+		}
+	})
 	var v *ag.Var
 	if b != nil {
 		v = t.Op(y, linearPerSampleBackward, x, w, b)
@@ -266,43 +272,50 @@ func linearPerSampleBackward(o *ag.Var) {
 	g := o.Grad.Data()
 	xd, wd := x.Value.Contiguous().Data(), w.Value.Contiguous().Data()
 	a := bitWords(o.Aux)
+	grain := max(1, 65536/max(out*inF, 1))
 	if x.RequiresGrad() {
 		dx := x.GradBuf().Data()
-		for s := 0; s < n; s++ {
-			dr := dx[s*inF : (s+1)*inF]
-			for oo := 0; oo < out; oo++ {
-				gv := g[s*out+oo]
-				if gv == 0 {
-					continue
-				}
-				wr := wd[oo*inF : (oo+1)*inF]
-				base := (s*out + oo) * inF
-				for i := range dr {
-					if bit(a, base+i) {
-						dr[i] += gv * wr[i]
+		kernel.Parallel(n, grain, func(lo, hi int) {
+			for s := lo; s < hi; s++ {
+				dr := dx[s*inF : (s+1)*inF]
+				for oo := 0; oo < out; oo++ {
+					gv := g[s*out+oo]
+					if gv == 0 {
+						continue
+					}
+					wr := wd[oo*inF : (oo+1)*inF]
+					base := (s*out + oo) * inF
+					for i := range dr {
+						if bit(a, base+i) {
+							dr[i] += gv * wr[i]
+						}
 					}
 				}
 			}
-		}
+		})
 	}
 	if w.RequiresGrad() {
 		dw := w.GradBuf().Data()
-		for s := 0; s < n; s++ {
-			xr := xd[s*inF : (s+1)*inF]
-			for oo := 0; oo < out; oo++ {
-				gv := g[s*out+oo]
-				if gv == 0 {
-					continue
-				}
+		// Split over output rows so each thread owns its rows of dW (deterministic sums
+		// in sample order).
+		kernel.Parallel(out, max(1, 65536/max(n*inF, 1)), func(lo, hi int) {
+			for oo := lo; oo < hi; oo++ {
 				dr := dw[oo*inF : (oo+1)*inF]
-				base := (s*out + oo) * inF
-				for i, xv := range xr {
-					if bit(a, base+i) {
-						dr[i] += gv * xv
+				for s := 0; s < n; s++ {
+					gv := g[s*out+oo]
+					if gv == 0 {
+						continue
+					}
+					xr := xd[s*inF : (s+1)*inF]
+					base := (s*out + oo) * inF
+					for i, xv := range xr {
+						if bit(a, base+i) {
+							dr[i] += gv * xv
+						}
 					}
 				}
 			}
-		}
+		})
 	}
 	if len(in) > 2 && in[2].RequiresGrad() {
 		kernel.SumRows(in[2].GradBuf().Data(), g, n, out)
@@ -497,4 +510,71 @@ func addChannelBiasBackward(o *ag.Var) {
 			db[ch] += float32(s)
 		}
 	}
+}
+
+// AddDropConnect wraps the hidden fully connected layers of m — every *nn.Linear in m's
+// Sequentials except the last one (the classifier) — in DropConnectLinear with cfg, each
+// with its own stream split from r, and returns how many it wrapped. (Wan et al. apply
+// DropConnect to the fully connected layer feeding the softmax classifier; masking the
+// classifier itself is rarely useful.) When cfg asks for GaussianInference with no
+// Activation and a wrapped layer is followed by an nn.ReLU in its Sequential, that ReLU
+// moves into the layer (Activation ReLU, the ReLU replaced by the identity
+// nn.FusedReLU), since moment matching must average after the non-linearity. Parameter
+// names are unchanged. This is the CLI's --dropconnect P.
+func AddDropConnect(m nn.Module, cfg DropConnectConfig, r *rng.Stream) (int, error) {
+	if err := cfg.validate(); err != nil {
+		return 0, err
+	}
+	type site struct {
+		s *nn.Sequential
+		i int
+	}
+	var sites []site
+	visitSequentials(m, func(s *nn.Sequential) {
+		for i, l := range s.Layers {
+			if _, ok := l.(*nn.Linear); ok {
+				sites = append(sites, site{s, i})
+			}
+		}
+	})
+	if len(sites) > 0 {
+		sites = sites[:len(sites)-1]
+	}
+	for _, st := range sites {
+		c := cfg
+		if c.Inference == GaussianInference && c.Activation == Identity && st.i+1 < len(st.s.Layers) {
+			if _, ok := st.s.Layers[st.i+1].(nn.ReLU); ok {
+				c.Activation = ReLUActivation
+				st.s.Layers[st.i+1] = nn.FusedReLU{}
+			}
+		}
+		d, err := NewDropConnectLinear(st.s.Layers[st.i].(*nn.Linear), c, r.Split())
+		if err != nil {
+			return 0, err
+		}
+		st.s.Layers[st.i] = d
+	}
+	return len(sites), nil
+}
+
+// AddDropConnectConv wraps every *nn.Conv2D in m's Sequentials in DropConnectConv2D with
+// cfg (MeanInference only), each with its own stream split from r, and returns how many
+// it wrapped. Convolutions inside other containers (e.g. nn.BasicBlock) are not reached.
+func AddDropConnectConv(m nn.Module, cfg DropConnectConfig, r *rng.Stream) (int, error) {
+	if err := cfg.validate(); err != nil {
+		return 0, err
+	}
+	if cfg.Inference == GaussianInference {
+		return 0, fmt.Errorf("regularize: DropConnect Gaussian inference is only implemented for Linear layers")
+	}
+	n := 0
+	visitSequentials(m, func(s *nn.Sequential) {
+		for i, l := range s.Layers {
+			if c, ok := l.(*nn.Conv2D); ok {
+				s.Layers[i] = &DropConnectConv2D{Conv2D: c, Config: cfg, Rand: r.Split(), training: true}
+				n++
+			}
+		}
+	})
+	return n, nil
 }

@@ -156,3 +156,48 @@ func TestDropConnectConfigErrors(t *testing.T) {
 		t.Error("Gaussian inference accepted for Conv2D")
 	}
 }
+
+func TestAddDropConnect(t *testing.T) {
+	for _, c := range []struct {
+		model string
+		cfg   regularize.DropConnectConfig
+		want  int
+	}{
+		{"mlp", regularize.DropConnectConfig{P: 0.5}, 2},
+		{"cnn", regularize.DropConnectConfig{P: 0.5, PerSample: true}, 1},
+		{"cnn", regularize.DropConnectConfig{P: 0.5, Inference: regularize.GaussianInference, Samples: 50}, 1},
+	} {
+		m, err := nn.Build(c.model, nn.ModelConfig{InShape: []int{1, 8, 8}, Classes: 3}, rng.New(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := nn.StateDict(m)
+		n, err := regularize.AddDropConnect(m, c.cfg, rng.New(2))
+		if err != nil || n != c.want {
+			t.Fatalf("%s: wrapped %d, %v; want %d", c.model, n, err, c.want)
+		}
+		after := nn.StateDict(m)
+		if len(after) != len(before) {
+			t.Fatalf("%s: state dict size %d -> %d", c.model, len(before), len(after))
+		}
+		for i := range before {
+			if before[i].Name != after[i].Name || before[i].T != after[i].T {
+				t.Fatalf("%s: entry %d changed (%s -> %s)", c.model, i, before[i].Name, after[i].Name)
+			}
+		}
+		x := randn(3, 4, 1, 8, 8)
+		tp := ag.NewTape()
+		ag.Sum(m.Forward(tp.Const(x))).Backward()
+		nn.SetTraining(m, false)
+		tp.Reset()
+		if s := m.Forward(tp.Const(x)).Value.Shape(); s[0] != 4 || s[1] != 3 {
+			t.Fatalf("%s: eval output shape %v", c.model, s)
+		}
+	}
+	m, _ := nn.Build("cnn", nn.ModelConfig{InShape: []int{1, 8, 8}, Classes: 3}, rng.New(1))
+	if n, err := regularize.AddDropConnectConv(m, regularize.DropConnectConfig{P: 0.3}, rng.New(2)); err != nil || n != 2 {
+		t.Fatalf("AddDropConnectConv wrapped %d, %v; want 2", n, err)
+	}
+	tp := ag.NewTape()
+	ag.Sum(m.Forward(tp.Const(randn(3, 4, 1, 8, 8)))).Backward()
+}

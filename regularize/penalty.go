@@ -75,11 +75,27 @@ func (c PenaltyConfig) Selects(p *nn.Param) bool { return c.IncludeAll || !p.NoD
 // no allocation in steady state. With nothing selected or a zero config it returns a
 // constant 0. It panics if cfg is invalid (check with Validate first).
 func Penalty(t *ag.Tape, params []nn.NamedParam, cfg PenaltyConfig) *ag.Var {
+	return chainPenalty(t, t.Const(t.Zeros()), params, cfg)
+}
+
+// AddPenalty returns loss + R(θ) (loss a scalar Var): the same ops as Penalty chained onto
+// the loss, so no separate addition op is needed. This is the one-line way to regularize
+// a training objective:
+//
+//	l := regularize.AddPenalty(loss.CrossEntropy(logits, y, 0), params, cfg)
+//
+// With a zero config it returns loss itself. It panics if cfg is invalid.
+func AddPenalty(loss *ag.Var, params []nn.NamedParam, cfg PenaltyConfig) *ag.Var {
+	if loss.Value.Len() != 1 {
+		panic(&tensor.ShapeError{Op: "regularize.AddPenalty", A: loss.Value.Shape(), Msg: "loss must be a scalar"})
+	}
+	return chainPenalty(ag.TapeOf(loss), loss, params, cfg)
+}
+
+func chainPenalty(t *ag.Tape, out *ag.Var, params []nn.NamedParam, cfg PenaltyConfig) *ag.Var {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
-	acc := t.Zeros()
-	out := t.Const(acc)
 	if cfg.Zero() {
 		return out
 	}
@@ -87,7 +103,7 @@ func Penalty(t *ag.Tape, params []nn.NamedParam, cfg PenaltyConfig) *ag.Var {
 		if !cfg.Selects(p.Param) {
 			continue
 		}
-		v := t.Empty()
+		v := t.Empty(out.Value.Shape()...)
 		v.Data()[0] = out.Value.Data()[0] + float32(penaltyValue(p.Value.Data(), cfg))
 		coef := t.Empty(2)
 		coef.Data()[0], coef.Data()[1] = float32(cfg.L2), float32(cfg.L1)

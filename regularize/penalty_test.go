@@ -16,11 +16,11 @@ import (
 
 func TestPenaltyGolden(t *testing.T) {
 	var raw []struct {
-		Name string       `json:"name"`
-		L2   float64      `json:"l2"`
-		L1   float64      `json:"l1"`
-		W    goldenTensor `json:"w"`
-		B    goldenTensor `json:"b"`
+		Name    string       `json:"name"`
+		L2      float64      `json:"l2"`
+		L1      float64      `json:"l1"`
+		W       goldenTensor `json:"w"`
+		B       goldenTensor `json:"b"`
 		Weights struct {
 			Value float64      `json:"value"`
 			DW    goldenTensor `json:"dw"`
@@ -192,5 +192,32 @@ func TestDecoupledDiffersFromL2(t *testing.T) {
 	}
 	if e := maxRelErr(adamL2, adamW); e < 1e-3 {
 		t.Errorf("Adam+L2 and AdamW agree to %g; decoupled decay should differ", e)
+	}
+}
+
+func TestAddPenaltyChainsOntoLoss(t *testing.T) {
+	f := func(tp *ag.Tape, in []*ag.Var) *ag.Var {
+		params := []nn.NamedParam{{Name: "w", Param: &nn.Param{Name: "weight", Var: in[1]}}}
+		l := loss.CrossEntropy(nn.LinearOp(in[0], in[1], nil), []int{0, 2}, 0)
+		return regularize.AddPenalty(l, params, regularize.PenaltyConfig{L2: 0.4, L1: 0.1})
+	}
+	x, w := randn(1, 2, 4), randn(2, 3, 4).Map(func(v float32) float32 {
+		if v >= 0 {
+			return v + 0.1
+		}
+		return v - 0.1
+	})
+	if err := gradcheck.Check(f, []*tensor.Tensor{x, w}, gradcheck.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	tp := ag.NewTape()
+	wp := &nn.Param{Name: "weight", Var: ag.NewParam(w)}
+	params := []nn.NamedParam{{Name: "w", Param: wp}}
+	cfg := regularize.PenaltyConfig{L2: 0.4, L1: 0.1}
+	l := loss.CrossEntropy(nn.LinearOp(tp.Const(x), wp.Var, nil), []int{0, 2}, 0)
+	base := l.Value.Item()
+	got := regularize.AddPenalty(l, params, cfg).Value.Item()
+	if want := base + float32(regularize.PenaltyValue(params, cfg)); math.Abs(float64(got-want)) > 1e-5 {
+		t.Errorf("AddPenalty = %v, want %v", got, want)
 	}
 }

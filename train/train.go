@@ -69,6 +69,10 @@ type Config struct {
 	Meta map[string]string
 	// Hooks run at points of the loop (EMA, SWA, snapshots, ...).
 	Hooks []Hook
+	// EvalTrain also evaluates the loss and accuracy on the whole training set in
+	// evaluation mode after each epoch (one more pass; EpochRecord.TrainEvalLoss), the
+	// quantity to compare with full-batch optimizers.
+	EvalTrain bool
 	// Loss overrides the objective; default softmax cross-entropy with LabelSmoothing.
 	Loss func(logits *ag.Var, labels []int) *ag.Var
 }
@@ -90,6 +94,8 @@ type EpochRecord struct {
 	TrainAccuracy    float64 `json:"train_accuracy"`
 	TestLoss         float64 `json:"test_loss"`
 	TestAccuracy     float64 `json:"test_accuracy"`
+	TrainEvalLoss    float64 `json:"train_eval_loss,omitempty"`
+	TrainEvalAcc     float64 `json:"train_eval_accuracy,omitempty"`
 	TrainSeconds     float64 `json:"train_seconds"`
 	SamplesPerSecond float64 `json:"samples_per_second"`
 }
@@ -304,6 +310,12 @@ func (t *Trainer) Fit(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if cfg.EvalTrain {
+			rec.TrainEvalLoss, rec.TrainEvalAcc, err = Evaluate(t.Model, t.TrainSet, cfg.EvalBatchSize, cfg.Loss, t.evalTape)
+			if err != nil {
+				return err
+			}
+		}
 		if p := schedule.FindPlateau(cfg.Schedule); p != nil {
 			m := rec.TestLoss
 			if math.IsNaN(m) {
@@ -321,9 +333,13 @@ func (t *Trainer) Fit(ctx context.Context) error {
 			}
 		}
 		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, "epoch %d/%d: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% | lr %.4g | %.2fs, %.0f samples/s\n",
+			extra := ""
+			if cfg.EvalTrain {
+				extra = fmt.Sprintf(" | full train loss %.5f", rec.TrainEvalLoss)
+			}
+			fmt.Fprintf(cfg.Progress, "epoch %d/%d: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% | lr %.4g | %.2fs, %.0f samples/s%s\n",
 				rec.Epoch, cfg.Epochs, rec.TrainLoss, 100*rec.TrainAccuracy, rec.TestLoss, 100*rec.TestAccuracy,
-				rec.LR, rec.TrainSeconds, rec.SamplesPerSecond)
+				rec.LR, rec.TrainSeconds, rec.SamplesPerSecond, extra)
 		}
 		if metrics != nil {
 			if err := writeRecord(metrics, rec); err != nil {

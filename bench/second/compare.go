@@ -74,15 +74,15 @@ func (c *curve) add(passes, loss float64) {
 	c.loss = append(c.loss, loss)
 }
 
-// at returns the lowest loss recorded at or before the given number of passes.
+// at returns the last loss recorded at or before the given number of passes.
 func (c *curve) at(passes float64) float64 {
-	best := math.NaN()
+	v := math.NaN()
 	for i, p := range c.passes {
-		if p <= passes+1e-9 && (math.IsNaN(best) || c.loss[i] < best) {
-			best = c.loss[i]
+		if p <= passes+1e-9 {
+			v = c.loss[i]
 		}
 	}
-	return best
+	return v
 }
 
 func fullLoss(p *softmax, x []float64) float64 {
@@ -138,7 +138,7 @@ func runCompare(d, samples, batch, budget int, png string) error {
 		return err
 	}
 	// Newton: each iteration costs 2N+1 passes; allow 3 iterations whatever the budget.
-	if err := full("Newton full-batch", nt, &hook, 3*(2*n+2)); err != nil {
+	if err := full(fmt.Sprintf("Newton full-batch (1 iteration = %d passes)", 2*n+1), nt, &hook, 3*(2*n+2)); err != nil {
 		return err
 	}
 
@@ -211,11 +211,11 @@ func runCompare(d, samples, batch, budget int, png string) error {
 	for _, m := range marks {
 		fmt.Fprintf(&sb, " ≤%d passes |", m)
 	}
-	sb.WriteString(" passes used | note |\n|---|")
+	sb.WriteString(" final loss | passes used | note |\n|---|")
 	for range marks {
 		sb.WriteString("---:|")
 	}
-	sb.WriteString("---:|---|\n")
+	sb.WriteString("---:|---:|---|\n")
 	for _, c := range curves {
 		fmt.Fprintf(&sb, "| %s |", c.name)
 		for _, m := range marks {
@@ -226,7 +226,7 @@ func runCompare(d, samples, batch, budget int, png string) error {
 				fmt.Fprintf(&sb, " %.5f |", v)
 			}
 		}
-		fmt.Fprintf(&sb, " %.0f | %s |\n", c.passes[len(c.passes)-1], c.note)
+		fmt.Fprintf(&sb, " %.5f | %.0f | %s |\n", c.loss[len(c.loss)-1], c.passes[len(c.passes)-1], c.note)
 	}
 	fmt.Print(sb.String())
 
@@ -237,14 +237,13 @@ func runCompare(d, samples, batch, budget int, png string) error {
 	pl.Title.Text = fmt.Sprintf("softmax N=%d: training loss vs passes over the data", n)
 	pl.X.Label.Text = "passes over the data (gradient evaluations × batch / S)"
 	pl.Y.Label.Text = "training loss"
-	pl.Y.Scale = plot.LogScale{}
-	pl.Y.Tick.Marker = plot.LogTicks{}
 	pl.X.Max = float64(budget)
+	pl.Y.Min, pl.Y.Max = 0, 3.5
 	var args []any
 	for _, c := range curves {
 		xy := make(plotter.XYs, 0, len(c.passes))
 		for i := range c.passes {
-			if c.passes[i] <= float64(budget) {
+			if c.passes[i] <= float64(budget) && c.loss[i] <= pl.Y.Max {
 				xy = append(xy, plotter.XY{X: c.passes[i], Y: c.loss[i]})
 			}
 		}
@@ -253,7 +252,7 @@ func runCompare(d, samples, batch, budget int, png string) error {
 	if err := plotutil.AddLinePoints(pl, args...); err != nil {
 		return err
 	}
-	pl.Legend.Top = true
+	pl.Legend.Top = false
 	if err := pl.Save(8*vg.Inch, 5*vg.Inch, png); err != nil {
 		return err
 	}

@@ -4,7 +4,7 @@
 //
 //	go run ./bench/second            # default sizes (~2-3 min); writes bench/second/scaling_{softmax,chain}.png
 //	go run ./bench/second -quick     # small sizes only (seconds)
-//	go run ./bench/second -compare   # loss vs passes: full-batch vs minibatch L-BFGS, BFGS, Newton, SGD
+//	go run ./bench/second -compare   # loss vs passes: full-batch vs minibatch L-BFGS, BFGS, Newton, SGD; writes bench/second/compare.png
 //
 // Two objectives, both with synthetic data from a fixed seed (nothing to download):
 //
@@ -17,8 +17,9 @@
 //
 // The objectives run single-threaded. For each method and N the program runs one Step
 // of a fixed number of iterations (tolerances disabled; 2 for Newton, 15 for BFGS and
-// L-BFGS) and reports per iteration: wall time; CPU time of the process (user+system,
-// getrusage — the machine is shared, so wall time includes other processes' load);
+// L-BFGS) and reports per iteration: wall time (mean); CPU time of the process
+// (user+system, getrusage — the machine is shared, so wall time includes other
+// processes' load; median over iterations, minimum of Newton's two);
 // "optimizer CPU" (CPU time minus the CPU time inside the objective: Hessian
 // symmetrization, damping, Cholesky and solve for Newton, the O(N²) product and update
 // for BFGS, the O(m·N) two-loop recursion for L-BFGS, plus line-search vector work);
@@ -36,6 +37,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -115,12 +117,15 @@ func (p *softmax) Eval(x, g []float64) (float64, error) {
 			p.z[c] = dot(w[c*d:c*d+d], row) + b[c]
 			m = math.Max(m, p.z[c])
 		}
+		zy := p.z[p.y[k]] - m
 		var sum float64
 		for c := 0; c < classes; c++ {
 			p.z[c] = math.Exp(p.z[c] - m)
 			sum += p.z[c]
 		}
-		loss += math.Log(sum) + m - (math.Log(p.z[p.y[k]]) + m)
+		// -log softmax(z)_y = log Σ exp(z_c - m) - (z_y - m); z_y - m from the stored
+		// exponent's argument, never log(exp(·)), which underflows to -Inf.
+		loss += math.Log(sum) - zy
 		for c := 0; c < classes; c++ {
 			r := p.z[c] / sum
 			if c == p.y[k] {
@@ -241,10 +246,21 @@ func run(problem, method string, size, samples, iters, history int) (row, error)
 	runtime.GC()
 	base := heapAlloc()
 	peak := base
+	// Per-iteration CPU time and objective CPU time, excluding the hook's own cost
+	// (ReadMemStats): iteration i runs from the end of hook i-1 to the start of hook i.
+	var (
+		lastEnd, lastObj time.Duration
+		cpuIter, optIter []time.Duration
+	)
 	hook := func(second.IterInfo) {
+		now, obj := cpuTime(), *p.objTime()
+		cpuIter = append(cpuIter, now-lastEnd)
+		optIter = append(optIter, (now-lastEnd)-(obj-lastObj))
 		if h := heapAlloc(); h > peak {
 			peak = h
 		}
+		lastObj = *p.objTime()
+		lastEnd = cpuTime()
 	}
 	var (
 		opt   second.Optimizer
@@ -266,23 +282,41 @@ func run(problem, method string, size, samples, iters, history int) (row, error)
 		return row{}, err
 	}
 	*p.objTime() = 0
-	start, startCPU := time.Now(), cpuTime()
+	start := time.Now()
+	lastEnd = cpuTime()
 	res, err := opt.Step(p)
-	wall, total := time.Since(start), cpuTime()-startCPU
+	wall := time.Since(start)
 	if err != nil && !errors.Is(err, second.ErrLineSearch) {
 		return row{}, err
 	}
-	hook(second.IterInfo{})
+	if h := heapAlloc(); h > peak {
+		peak = h
+	}
 	it := max(res.Iters, 1)
 	r := row{
 		problem: problem, method: method, n: n, iters: res.Iters, evals: res.Evals,
 		wallPerIter: wall / time.Duration(it),
-		perIter:     total / time.Duration(it),
-		optPerIter:  (total - *p.objTime()) / time.Duration(it),
+		perIter:     robust(cpuIter),
+		optPerIter:  robust(optIter),
 		stateBytes:  state, heapBytes: peak - base,
 	}
 	runtime.KeepAlive(opt)
 	return r, nil
+}
+
+// robust returns the median of per-iteration times (the minimum for fewer than 3): the
+// machine is shared, and a median or minimum is far less sensitive to other
+// processes than a mean.
+func robust(v []time.Duration) time.Duration {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), v...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s) < 3 {
+		return s[0]
+	}
+	return s[len(s)/2]
 }
 
 // fit returns the least-squares slope of log y on log x.
@@ -320,13 +354,17 @@ func main() {
 	png := flag.String("png", "bench/second/scaling", "log-log plot file prefix: writes <prefix>_softmax.png and <prefix>_chain.png (empty: none)")
 	problems := flag.String("problems", "softmax,chain", "comma-separated problems to run")
 	compare := flag.Bool("compare", false, "instead of scaling: training loss vs passes over the data (full-batch vs minibatch L-BFGS, BFGS, Newton, SGD)")
+	cmpD := flag.Int("compare-d", 50, "-compare: features d (N = 10(d+1))")
+	cmpS := flag.Int("compare-samples", 2000, "-compare: samples S")
+	cmpB := flag.Int("compare-batch", 200, "-compare: minibatch size")
+	cmpPasses := flag.Int("compare-passes", 50, "-compare: budget in passes over the data")
 	flag.Parse()
 	if *compare {
 		out := ""
 		if *png != "" {
-			out = *png + "_compare.png"
+			out = filepath.Join(filepath.Dir(*png), "compare.png")
 		}
-		if err := runCompare(50, 2000, 100, 50, out); err != nil {
+		if err := runCompare(*cmpD, *cmpS, *cmpB, *cmpPasses, out); err != nil {
 			fmt.Fprintln(os.Stderr, "second bench:", err)
 			os.Exit(1)
 		}

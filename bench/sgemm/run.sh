@@ -1,11 +1,13 @@
 #!/bin/sh
-# Runs temper's sgemm benchmarks and the same shapes in PyTorch (with OpenBLAS forced to
-# its SkylakeX kernels, and with its default dispatch), then prints GFLOP/s and the ratio
-# temper/PyTorch per shape. The machine may be shared: each side reports its best of
-# COUNT runs (temper: go test -count; PyTorch: best of 5 timing loops, repeated COUNT times).
+# Times temper's Sgemm (bench/sgemm/gosgemm) and the same shapes in PyTorch (with OpenBLAS
+# forced to its SkylakeX kernels, and with its default dispatch) by the same method: best
+# of 5 timing loops of >= 0.2 s each, C preallocated. The three programs run in turn COUNT
+# times (so all see the same machine load) and the best GFLOP/s of all rounds is kept.
+# Prints GFLOP/s and the ratio temper/PyTorch per shape.
 #
 # Usage (from anywhere):  bench/sgemm/run.sh            # 2 threads, COUNT=5
 #                         THREADS=1 COUNT=3 bench/sgemm/run.sh
+#                         TEMPER_KERNEL=avx2 bench/sgemm/run.sh
 set -e
 cd "$(dirname "$0")/../.."
 THREADS=${THREADS:-2}
@@ -17,15 +19,16 @@ trap 'rm -rf "$tmp"' EXIT
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC')  $(lscpu | grep 'Model name' | sed 's/  */ /g')"
 echo "# temper kernel path: ${TEMPER_KERNEL:-auto}  threads: $THREADS  count: $COUNT"
 
+go build -o "$tmp/gosgemm" ./bench/sgemm/gosgemm
 for i in $(seq "$COUNT"); do
+	"$tmp/gosgemm" -threads "$THREADS" >>"$tmp/go.txt"
 	OPENBLAS_CORETYPE=SkylakeX $PY bench/sgemm/torch_sgemm.py --threads "$THREADS" >>"$tmp/skx.txt"
 	$PY bench/sgemm/torch_sgemm.py --threads "$THREADS" >>"$tmp/def.txt"
 done
-GOMAXPROCS=$THREADS go test -run '^$' -bench 'BenchmarkSgemm$' -count "$COUNT" ./internal/kernel >"$tmp/go.txt"
 
 # Best GFLOP/s per shape.
 best() { awk '{ if (!($1 in b) || $2 > b[$1]) b[$1] = $2 } END { for (s in b) print s, b[s] }' "$@"; }
-awk '/^BenchmarkSgemm\// { split($1, p, "/"); for (i = 2; i < NF; i++) if ($(i+1) == "GFLOP/s") print p[2], $i }' "$tmp/go.txt" | best >"$tmp/go.best"
+best "$tmp/go.txt" >"$tmp/go.best"
 best "$tmp/skx.txt" >"$tmp/skx.best"
 best "$tmp/def.txt" >"$tmp/def.best"
 

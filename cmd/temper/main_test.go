@@ -30,6 +30,8 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{"train", "extra-arg"},
 		{"eval"},
 		{"nope"},
+		{"train", "--optim", "newton", "--model", "mlp", "--train-size", "10", "-q"},
+		{"train", "--optim", "lbfgs", "--history", "-1"},
 	}
 	for _, args := range cases {
 		code, _, stderr := runCLI(args...)
@@ -100,5 +102,26 @@ func TestTrainEvalResume(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "model.safetensors"), []byte("garbage"), 0o644)
 	if code, _, stderr := runCLI("eval", dir); code != 1 || !strings.Contains(stderr, "model.safetensors") {
 		t.Fatalf("corrupt model: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestSecondOrderTrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads MNIST")
+	}
+	for _, args := range [][]string{
+		{"--optim", "lbfgs", "--max-iter", "5"},
+		{"--optim", "lbfgs", "--batch", "100", "--max-iter", "2"},
+		{"--optim", "bfgs", "--max-iter", "3"},
+	} {
+		dir := t.TempDir()
+		full := append([]string{"train", "--model", "linear", "--train-size", "500", "--epochs", "1", "--out", dir, "-q"}, args...)
+		code, out, stderr := runCLI(full...)
+		if code != 0 || !strings.Contains(out, "test accuracy") {
+			t.Fatalf("%v: exit %d, %s %s", args, code, out, stderr)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "model.safetensors")); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

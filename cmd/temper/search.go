@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -16,6 +17,7 @@ import (
 	"github.com/temperml/temper/lrfind"
 	"github.com/temperml/temper/nn"
 	"github.com/temperml/temper/optim"
+	"github.com/temperml/temper/report"
 )
 
 func init() { commands = append(commands, newSearchCmd) }
@@ -67,7 +69,8 @@ width around the best).
 
 Trials run in parallel, up to --threads at a time, each with single-threaded kernels; the
 results depend on --seed only, not on --threads. Prints the ranked trials and
-"best: lr=... wd=... val_acc=..."; --out DIR also writes search.csv.`,
+"best: lr=... wd=... val_acc=..."; --out DIR also writes search.csv and search.png
+(held-out accuracy against learning rate, one line per round).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := c.validate(); err != nil {
@@ -123,7 +126,7 @@ results depend on --seed only, not on --threads. Prints the ranked trials and
 	f.IntVar(&sc.Epochs, "epochs", 1, "training budget of each trial in epochs (unless --steps)")
 	f.IntVar(&sc.Steps, "steps", 0, "training budget of each trial in optimizer steps (0: use --epochs)")
 	f.Float64Var(&sc.ValFraction, "val-fraction", 0.1, "fraction of the training images held out to rank the trials")
-	f.StringVar(&out, "out", "", "folder for search.csv (default: write nothing)")
+	f.StringVar(&out, "out", "", "folder for search.csv and search.png (default: write nothing)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no per-trial progress lines")
 	return cmd
 }
@@ -206,9 +209,37 @@ func runSearch(ctx context.Context, c runConfig, sc lrfind.SearchConfig, out str
 		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "wrote %s\n", p)
+		png := filepath.Join(out, "search.png")
+		if err := searchPlot(res, c).Save(png); err != nil {
+			return fmt.Errorf("search: plotting %s: %w", png, err)
+		}
+		fmt.Fprintf(stdout, "wrote %s and %s\n", p, png)
 	}
 	return nil
+}
+
+// searchPlot draws held-out accuracy against learning rate, one line per round (trials
+// sorted by lr), with the best trial marked.
+func searchPlot(res *lrfind.SearchResult, c runConfig) *report.LinePlot {
+	lp := &report.LinePlot{Title: fmt.Sprintf("random search: %s, %s", c.Model, optimName(c)),
+		XLabel: "learning rate", YLabel: "held-out accuracy", LogX: true}
+	for r := range res.Ranges {
+		var ts []lrfind.Trial
+		for _, t := range res.Trials {
+			if t.Round == r+1 {
+				ts = append(ts, t)
+			}
+		}
+		sort.Slice(ts, func(i, j int) bool { return ts[i].LR < ts[j].LR })
+		s := report.Series{Name: fmt.Sprintf("round %d (lr %s)", r+1, res.Ranges[r]), Dashed: r > 0}
+		for _, t := range ts {
+			s.X, s.Y = append(s.X, t.LR), append(s.Y, t.ValAccuracy)
+		}
+		lp.Series = append(lp.Series, s)
+	}
+	best := res.Best()
+	lp.Markers = []report.Marker{{X: best.LR, Label: fmt.Sprintf("best: %.3g", best.LR)}}
+	return lp
 }
 
 func divergedNote(t lrfind.Trial) string {

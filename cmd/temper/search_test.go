@@ -101,4 +101,8 @@ func TestSearchMNIST(t *testing.T) {
 	if err != nil || strings.Count(string(csv), "\n") != 7 {
 		t.Errorf("search.csv: %v %q", err, csv)
 	}
+	png, err := os.ReadFile(filepath.Join(dir, "search.png"))
+	if err != nil || !strings.HasPrefix(string(png), "\x89PNG") {
+		t.Errorf("search.png: %v", err)
+	}
 }

@@ -103,7 +103,7 @@ func runSecondOrder(c runConfig, out string, quiet bool, stdout io.Writer) error
 			fmt.Fprintf(stdout, "step %d/%d: objective %.5f | %d iterations, %d evaluations, %.1f passes over the data | test loss %.4f acc %.2f%% | %.1fs\n",
 				ep, c.Epochs, res.Loss, opt.Iters(), opt.Evals(), obj.Passes(), testLoss, 100*testAcc, trainSecs)
 		}
-		if c.FullBatch && res.Reason != second.MaxIter {
+		if c.FullBatch && res.Reason.Converged() {
 			fmt.Fprintf(stdout, "stopped: %v\n", res.Reason)
 			break
 		}

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/temperml/temper/checkpoint"
@@ -43,6 +44,7 @@ type runConfig struct {
 	FullBatch bool `json:"full_batch,omitempty"`
 	History   int  `json:"history,omitempty"`
 	MaxIter   int  `json:"max_iter,omitempty"`
+	EvalTrain bool `json:"eval_train,omitempty"`
 }
 
 func defaultRunConfig() runConfig {
@@ -93,15 +95,33 @@ func buildOptimizer(c runConfig, m nn.Module) (optim.Optimizer, error) {
 	return o, nil
 }
 
-// loadData returns the training and test sets for the run.
+// mnistCache keeps parsed MNIST folders for the life of the process (several commands of
+// one process — the tests, an ensemble — read the same files).
+var mnistCache = struct {
+	sync.Mutex
+	sets map[string][2]*data.InMemory
+}{sets: map[string][2]*data.InMemory{}}
+
+// loadData returns the training and test sets for the run. The sets may be shared with
+// other callers in this process: treat them as read-only.
 func loadData(c runConfig) (trainSet, testSet *data.InMemory, err error) {
 	dir, err := data.MNISTDir(c.Data)
 	if err != nil {
 		return nil, nil, err
 	}
-	trainSet, testSet, err = data.LoadMNIST(dir)
-	if err != nil {
-		return nil, nil, err
+	mnistCache.Lock()
+	cached, ok := mnistCache.sets[dir]
+	mnistCache.Unlock()
+	if ok {
+		trainSet, testSet = cached[0], cached[1]
+	} else {
+		trainSet, testSet, err = data.LoadMNIST(dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		mnistCache.Lock()
+		mnistCache.sets[dir] = [2]*data.InMemory{trainSet, testSet}
+		mnistCache.Unlock()
 	}
 	if c.TrainSize > 0 && c.TrainSize < trainSet.Len() {
 		if trainSet, err = trainSet.Head(c.TrainSize); err != nil {
@@ -211,6 +231,7 @@ written atomically after every epoch; continue with --resume DIR).`,
 	f.StringVar(&out, "out", "", "output folder (default runs/MODEL)")
 	f.StringVar(&resume, "resume", "", "continue the run saved in this folder")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar or per-epoch lines")
+	f.BoolVar(&c.EvalTrain, "eval-train", false, "also report the loss on the whole training set (eval mode) after each epoch")
 	f.BoolVar(&c.FullBatch, "full-batch", false, "second-order optimizers: full-batch mode (their default unless --batch is given)")
 	f.IntVar(&c.History, "history", 100, "lbfgs: number of curvature pairs kept")
 	f.IntVar(&c.MaxIter, "max-iter", 20, "second-order optimizers: iterations per step (each --epochs is one step)")
@@ -252,7 +273,7 @@ func runTrain(ctx context.Context, c runConfig, out, resume string, progress io.
 	}
 	cfgJSON, _ := json.Marshal(c)
 	tr, err := train.New(m, opt, trainSet, testSet, train.Config{
-		Epochs: c.Epochs, BatchSize: c.Batch, Threads: c.Threads, LabelSmoothing: c.LabelSmoothing,
+		Epochs: c.Epochs, BatchSize: c.Batch, Threads: c.Threads, LabelSmoothing: c.LabelSmoothing, EvalTrain: c.EvalTrain,
 		Schedule: sched, OutDir: out, Progress: progress, Meta: map[string]string{"config": string(cfgJSON)},
 	}, dataRand)
 	if err != nil {

@@ -2,8 +2,9 @@ package kernel
 
 import (
 	"fmt"
-	"os"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 )
 
@@ -81,11 +82,15 @@ func BenchmarkMicroKernel(b *testing.B) {
 	k := im.kc
 	r := rand.New(rand.NewPCG(1, 1))
 	ap, bp := randSlice(r, im.mr*k), randSlice(r, im.nr*k*8)
-	c := make([]float32, im.mr*im.nr*8)
+	ldc := im.nr * 8
+	if v, err := strconv.Atoi(os.Getenv("MICRO_LDC")); err == nil {
+		ldc = v
+	}
+	c := make([]float32, im.mr*ldc)
 	cpu0 := cpuSeconds()
 	for b.Loop() {
 		for t := 0; t < 8; t++ {
-			im.kern(k, ap, bp[t*im.nr*k:], c[t*im.nr:], im.nr*8, 1, 1, im.mr, im.nr)
+			im.kern(k, ap, bp[t*im.nr*k:], im.nr, c[t*im.nr:], ldc, 1, 1, im.mr, im.nr)
 		}
 	}
 	reportFlops(b, 2*float64(im.mr*im.nr*k*8), cpu0)
@@ -99,5 +104,8 @@ func init() {
 		if _, err := fmt.Sscanf(v, "%d,%d", &kc, &nc); err == nil && kc > 0 && nc > 0 {
 			impl.kc, impl.nc = kc, roundUp(nc, impl.nr)
 		}
+	}
+	if v, err := strconv.Atoi(os.Getenv("TEMPER_GEMM_INPLACE")); err == nil {
+		inPlaceRows = v
 	}
 }

@@ -14,9 +14,11 @@ type implementation struct {
 	// multiple of nr).
 	mr, nr, kc, nc int
 	// kern computes the tile c[0:rows, 0:cols] = alpha*ap·bp + beta*c (beta == 0:
-	// overwrite, c is not read) from packed slivers ap (k×mr) and bp (k×nr), rows <= mr,
-	// cols <= nr; c has leading dimension ldc.
-	kern func(k int, ap, bp, c []float32, ldc int, alpha, beta float32, rows, cols int)
+	// overwrite, c is not read) from a packed sliver ap (k×mr) and a sliver bp of B
+	// whose rows (nr values each) are ldb apart: ldb = nr for a packed sliver, or, if
+	// inPlaceB, B itself. rows <= mr, cols <= nr; c has leading dimension ldc.
+	kern     func(k int, ap, bp []float32, ldb int, c []float32, ldc int, alpha, beta float32, rows, cols int)
+	inPlaceB bool
 	// packA and packB pack one sliver (see packAGeneric, packBGeneric).
 	packA func(dst, a []float32, lda int, trans bool, i0, rows, p0, kc, mr int)
 	packB func(dst, b []float32, ldb int, trans bool, p0, kc, j0, cols, nr int)

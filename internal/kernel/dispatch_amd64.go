@@ -6,7 +6,7 @@ import "golang.org/x/sys/cpu"
 // on one full tile, A's step p at a+p*lda (lda = mr for a packed sliver), B packed.
 
 //go:noescape
-func kernAVX512T_12x32(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, rows, masks int)
+func kernAVX512T_12x32(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, rows, masks, ldb int)
 
 //go:noescape
 func kernAVX2T_6x16(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
@@ -22,16 +22,16 @@ func copyPack16(dst, src *float32, ld, kc, colMask, widthMask, dstStride int)
 // The wrappers check every index the assembly touches, so a bad call panics in Go
 // instead of corrupting memory.
 
-func kernAVX512(k int, ap, bp, c []float32, ldc int, alpha, beta float32, rows, cols int) {
-	if rows < 1 || rows > 12 || cols < 1 || cols > 32 {
+func kernAVX512(k int, ap, bp []float32, ldb int, c []float32, ldc int, alpha, beta float32, rows, cols int) {
+	if rows < 1 || rows > 12 || cols < 1 || cols > 32 || ldb < 32 {
 		panic("kernel: bad tile")
 	}
-	_, _, _ = ap[12*k-1], bp[32*k-1], c[(rows-1)*ldc+cols-1]
+	_, _, _ = ap[12*k-1], bp[(k-1)*ldb+31], c[(rows-1)*ldc+cols-1]
 	masks := 1<<cols - 1 // lanes of vector 0 in bits 0-15, of vector 1 in bits 16-31
-	kernAVX512T_12x32(k, &ap[0], 12, &bp[0], &c[0], ldc, alpha, beta, rows, masks)
+	kernAVX512T_12x32(k, &ap[0], 12, &bp[0], &c[0], ldc, alpha, beta, rows, masks, ldb)
 }
 
-func kernAVX2(k int, ap, bp, c []float32, ldc int, alpha, beta float32, rows, cols int) {
+func kernAVX2(k int, ap, bp []float32, ldb int, c []float32, ldc int, alpha, beta float32, rows, cols int) {
 	if rows < 6 || cols < 16 {
 		var t [6 * 16]float32
 		partialTile(kernAVX2Full, t[:], 16, k, ap, bp, c, ldc, alpha, beta, rows, cols)
@@ -123,7 +123,7 @@ func packBAVX2(dst, b []float32, ldb int, trans bool, p0, kc, j0, cols, nr int) 
 
 var avx512Impl = &implementation{
 	name: "avx512",
-	mr:   12, nr: 32, kc: 256, nc: 512,
+	mr:   12, nr: 32, kc: 256, nc: 512, inPlaceB: true,
 	kern:  kernAVX512,
 	packA: packAAVX512,
 	packB: packBAVX512,

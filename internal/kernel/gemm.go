@@ -210,6 +210,9 @@ func (j *gemmJob) block(buf *gemmBuf, i0, i1, j0, j1 int) {
 	im := j.impl
 	mr, nr := im.mr, im.nr
 	mPad := roundUp(j.m, mr)
+	// B is read in place, not packed, when it is not transposed and its slivers are
+	// used by at most two row slivers of A (packing would cost as much as it saves).
+	inPlaceB := im.inPlaceB && !j.transB && i1-i0 <= inPlaceRows*mr
 	for jc := j0; jc < j1; jc += im.nc {
 		nc := min(im.nc, j1-jc)
 		for pc := 0; pc < j.k; pc += im.kc {
@@ -219,7 +222,9 @@ func (j *gemmJob) block(buf *gemmBuf, i0, i1, j0, j1 int) {
 				beta = 1
 			}
 			for jr := 0; jr < nc; jr += nr {
-				im.packB(buf.b[jr*kc:(jr+nr)*kc], j.b, j.ldb, j.transB, pc, kc, jc+jr, min(nr, nc-jr), nr)
+				if cols := min(nr, nc-jr); !inPlaceB || cols < nr {
+					im.packB(buf.b[jr*kc:(jr+nr)*kc], j.b, j.ldb, j.transB, pc, kc, jc+jr, cols, nr)
+				}
 			}
 			// The packed A block of this k-block: shared (phase 1), or this thread's own.
 			var aBlk []float32
@@ -236,9 +241,13 @@ func (j *gemmJob) block(buf *gemmBuf, i0, i1, j0, j1 int) {
 				rows := min(mr, i1-ir)
 				ap := aBlk[(ir-aOff)*kc : (ir-aOff+mr)*kc]
 				for jr := 0; jr < nc; jr += nr {
-					bp := buf.b[jr*kc : (jr+nr)*kc]
+					cols := min(nr, nc-jr)
+					bp, ldb := buf.b[jr*kc:(jr+nr)*kc], nr
+					if inPlaceB && cols == nr {
+						bp, ldb = j.b[pc*j.ldb+jc+jr:], j.ldb
+					}
 					off := ir*j.ldc + jc + jr
-					im.kern(kc, ap, bp, j.c[off:], j.ldc, j.alpha, beta, rows, min(nr, nc-jr))
+					im.kern(kc, ap, bp, ldb, j.c[off:], j.ldc, j.alpha, beta, rows, cols)
 				}
 			}
 		}
@@ -318,7 +327,7 @@ func packBGeneric(dst, b []float32, ldb int, trans bool, p0, kc, j0, cols, nr in
 
 // kernGeneric is the portable micro-kernel: c[0:rows, 0:cols] = alpha*ap·bp + beta*c for
 // packed slivers ap (k×4) and bp (k×4).
-func kernGeneric(k int, ap, bp, c []float32, ldc int, alpha, beta float32, rows, cols int) {
+func kernGeneric(k int, ap, bp []float32, ldb int, c []float32, ldc int, alpha, beta float32, rows, cols int) {
 	if rows < 4 || cols < 4 {
 		var t [16]float32
 		partialTile(kernGeneric4x4, t[:], 4, k, ap, bp, c, ldc, alpha, beta, rows, cols)
@@ -373,3 +382,6 @@ func store4(c []float32, alpha, beta float32, v0, v1, v2, v3 float32) {
 	c[2] = beta*c[2] + v2
 	c[3] = beta*c[3] + v3
 }
+
+// inPlaceRows is the number of row slivers of A up to which B is read in place.
+var inPlaceRows = 2

@@ -244,6 +244,9 @@ func TestSgemmPanics(t *testing.T) {
 }
 
 func TestSgemmAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
 	r := rand.New(rand.NewPCG(7, 8))
 	m, n, k := 128, 512, 256
 	a, b, c := randSlice(r, m*k), randSlice(r, n*k), make([]float32, m*n)

@@ -13,3 +13,12 @@ func bnBackSumsAVX512(grad, y, x *float32, n int, mean float32, relu int, out *f
 
 //go:noescape
 func bnBackDxAVX512(dx, grad, y, x *float32, n int, k, b, c float32, relu, acc int)
+
+//go:noescape
+func maxPool2x2AVX512(y, idx, x *float32, oh, ow, w int)
+
+//go:noescape
+func poolBackSumsAVX512(grad, y, idx, x *float32, n, nx int, mean float32, out *float32)
+
+//go:noescape
+func poolScatterAddAVX512(dx, grad, y, idx *float32, n, ndx int, k float32)

@@ -80,3 +80,76 @@ func TestBNKernels(t *testing.T) {
 }
 
 func generic_() *implementation { return generic }
+
+func TestMaxPool2x2(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	nan := float32(math.NaN())
+	for _, hw := range [][2]int{{2, 2}, {4, 6}, {5, 7}, {14, 14}, {28, 28}, {3, 40}, {6, 65}, {2, 33}} {
+		h, w := hw[0], hw[1]
+		x := make([]float32, h*w)
+		for i := range x {
+			x[i] = float32(r.IntN(7)) // many ties
+		}
+		x[r.IntN(len(x))] = nan
+		oh, ow := h/2, w/2
+		wantY, wantI := make([]float32, oh*ow), make([]float32, oh*ow)
+		maxPool2x2Generic(wantY, wantI, x, oh, ow, w)
+		gotY, gotI := make([]float32, oh*ow+1), make([]float32, oh*ow+1)
+		gotY[oh*ow], gotI[oh*ow] = 42, 42
+		MaxPool2x2(gotY, gotI, x, h, w)
+		for i := range wantY {
+			same := gotY[i] == wantY[i] || (gotY[i] != gotY[i] && wantY[i] != wantY[i])
+			if !same || gotI[i] != wantI[i] {
+				t.Fatalf("%dx%d: out %d = %v at %v, want %v at %v", h, w, i, gotY[i], gotI[i], wantY[i], wantI[i])
+			}
+		}
+		if gotY[oh*ow] != 42 || gotI[oh*ow] != 42 {
+			t.Fatalf("%dx%d: wrote past the output", h, w)
+		}
+	}
+}
+
+func TestPoolBackward(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, hw := range [][2]int{{2, 2}, {14, 14}, {28, 28}, {6, 65}, {7, 9}} {
+		h, w := hw[0], hw[1]
+		x := make([]float32, h*w)
+		for i := range x {
+			x[i] = r.Float32()*2 - 1
+		}
+		oh, ow := h/2, w/2
+		y, idx := make([]float32, oh*ow), make([]float32, oh*ow)
+		maxPool2x2Generic(y, idx, x, oh, ow, w)
+		g := make([]float32, oh*ow)
+		for i := range g {
+			g[i] = r.Float32()*2 - 1
+		}
+		var wg, wgx float64
+		want := make([]float32, len(x))
+		for q := range g {
+			if y[q] > 0 {
+				wg += float64(g[q])
+				wgx += float64(g[q]) * float64(x[int(idx[q])]-0.2)
+				want[int(idx[q])] += 0.5 * g[q]
+			}
+		}
+		for _, gen := range []bool{false, true} {
+			prev := impl
+			if gen {
+				impl = generic
+			}
+			sg, sgx := PoolBackwardSums(g, y, idx, x, 0.2)
+			if math.Abs(float64(sg)-wg) > 1e-4 || math.Abs(float64(sgx)-wgx) > 1e-4 {
+				t.Errorf("%dx%d generic=%v: sums %v %v, want %v %v", h, w, gen, sg, sgx, wg, wgx)
+			}
+			dx := make([]float32, len(x))
+			PoolScatterAdd(dx, g, y, idx, 0.5)
+			for i := range dx {
+				if math.Abs(float64(dx[i]-want[i])) > 1e-6 {
+					t.Fatalf("%dx%d generic=%v: dx[%d] = %v, want %v", h, w, gen, i, dx[i], want[i])
+				}
+			}
+			impl = prev
+		}
+	}
+}

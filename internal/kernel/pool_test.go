@@ -104,6 +104,9 @@ func TestParallelPanic(t *testing.T) {
 }
 
 func TestParallelAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
 	defer SetThreads(Threads())
 	SetThreads(2)
 	var sink atomic.Int64

@@ -91,8 +91,8 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 
 	name := fmt.Sprintf("kern%s%c_%dx%d", s.name, aMode, mr, nr)
 	if s.masked {
-		fmt.Fprintf(w, "\n// func %s(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, rows, masks int)\n", name)
-		fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
+		fmt.Fprintf(w, "\n// func %s(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, rows, masks, ldb int)\n", name)
+		fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-80\n", name)
 	} else {
 		fmt.Fprintf(w, "\n// func %s(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)\n", name)
 		fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
@@ -102,6 +102,13 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 	p("MOVQ lda+16(FP), R10")
 	p("SHLQ $2, R10")
 	p("MOVQ b+24(FP), DI")
+	if s.masked {
+		// B rows ldb apart (ldb = NR for a packed sliver, or B read in place).
+		p("MOVQ ldb+72(FP), R12")
+		p("SHLQ $2, R12")
+		p("MOVQ R12, R13")
+		p("SHLQ $%d, R13", log2(pfDist))
+	}
 	p("MOVQ c+32(FP), DX")
 	p("MOVQ ldc+40(FP), R8")
 	p("SHLQ $2, R8")
@@ -123,19 +130,27 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 	p("MOVQ DX, R9")
 	for r := 0; r < mr; r++ {
 		for off := 0; off < nr*4; off += 64 {
-			p("PREFETCHT0 %d(R9)", off)
+			p("%s %d(R9)", cPrefetch, off)
 		}
 		if r < mr-1 {
 			p("ADDQ R8, R9")
 		}
 	}
 	step := func(u int) {
+		bOff := u * nr * 4 // packed B: constant displacements
+		if s.masked {
+			bOff = 0 // strided B: DI advances by R12 each step
+		}
 		for v := 0; v < nv; v++ {
-			p("VMOVUPS %d(DI), %s", u*nr*4+v*vb, breg(v))
+			p("VMOVUPS %d(DI), %s", bOff+v*vb, breg(v))
 		}
 		// Software prefetch of B (every line) and A, pfDist steps ahead.
 		for off := 0; off < nr*4; off += 64 {
-			p("PREFETCHT0 %d(DI)", (u+pfDist)*nr*4+off)
+			if s.masked {
+				p("PREFETCHT0 %d(DI)(R13*1)", off)
+			} else {
+				p("PREFETCHT0 %d(DI)", (u+pfDist)*nr*4+off)
+			}
 		}
 		if aMode == 'T' && (u*mr*4)%64 < mr*4 {
 			p("PREFETCHT0 %d(SI)", pfDist*mr*4)
@@ -149,6 +164,9 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 		}
 		if aMode == 'T' {
 			p("ADDQ R10, SI")
+		}
+		if s.masked {
+			p("ADDQ R12, DI")
 		}
 	}
 	advanceA := func(steps int) {
@@ -169,7 +187,9 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 		step(u)
 	}
 	advanceA(s.unroll)
-	p("ADDQ $%d, DI", s.unroll*nr*4)
+	if !s.masked {
+		p("ADDQ $%d, DI", s.unroll*nr*4)
+	}
 	p("DECQ BX")
 	p("JNZ %s_loop", name)
 	fmt.Fprintf(w, "%s_tail:\n", name)
@@ -178,7 +198,9 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 	fmt.Fprintf(w, "%s_tailloop:\n", name)
 	step(0)
 	advanceA(1)
-	p("ADDQ $%d, DI", nr*4)
+	if !s.masked {
+		p("ADDQ $%d, DI", nr*4)
+	}
 	p("DECQ CX")
 	p("JNZ %s_tailloop", name)
 
@@ -255,6 +277,14 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 		p("RET")
 	}
 }
+
+// cPrefetch is the prefetch instruction for the C tile at kernel entry.
+var cPrefetch = func() string {
+	if v := os.Getenv("CPF"); v != "" {
+		return v
+	}
+	return "PREFETCHT0"
+}()
 
 // pfDist is the software prefetch distance in k steps.
 var pfDist = func() int {
