@@ -236,8 +236,22 @@ func conv2dBackward(o *ag.Var) {
 	kernel.Parallel(j.threads, 1, j.fn)
 	if j.needW {
 		dw := w.GradBuf().Data()
+		K := geom.Rows() / opt.Groups
+		og := out / opt.Groups
 		for i := 0; i < j.threads; i++ {
-			kernel.Axpy(1, j.dwPart[i*kw:(i+1)*kw], dw)
+			part := j.dwPart[i*kw : (i+1)*kw]
+			if K >= og {
+				kernel.Axpy(1, part, dw)
+				continue
+			}
+			for gi := 0; gi < opt.Groups; gi++ { // per-group partials stored as (K, og)
+				pg, dg := part[gi*og*K:(gi+1)*og*K], dw[gi*og*K:(gi+1)*og*K]
+				for k := 0; k < K; k++ {
+					for o := 0; o < og; o++ {
+						dg[o*K+k] += pg[k*og+o]
+					}
+				}
+			}
 		}
 	}
 	if j.needB {
@@ -448,7 +462,13 @@ func (j *convJob) backward(tid, n0, n1 int, cols, gbuf []float32) {
 				}
 			}
 			for gi := 0; gi < j.groups; gi++ {
-				kernel.Sgemm(false, true, og, K, ld, 1, gb[gi*og*ld:], ld, cols[gi*K*ld:], ld, 1, dw[gi*og*K:], K)
+				if K < og {
+					// Few rows per filter (a first layer): dWᵀ = cols·Gᵀ keeps the narrow
+					// dimension on the micro-kernel's short side (see convJob.dwTransposed).
+					kernel.Sgemm(false, true, K, og, ld, 1, cols[gi*K*ld:], ld, gb[gi*og*ld:], ld, 1, dw[gi*og*K:], og)
+				} else {
+					kernel.Sgemm(false, true, og, K, ld, 1, gb[gi*og*ld:], ld, cols[gi*K*ld:], ld, 1, dw[gi*og*K:], K)
+				}
 			}
 		}
 		if j.dx != nil {

@@ -205,7 +205,8 @@ func fillBits(words []uint32, n int, keep float64, r *rng.Stream) {
 	}
 }
 
-func bit(words []uint32, i int) bool { return words[i>>5]>>(uint(i)&31)&1 != 0 }
+// bitf is mask bit i as 0 or 1 (branch-free: masks are unpredictable).
+func bitf(words []uint32, i int) float32 { return float32(words[i>>5] >> (uint(i) & 31) & 1) }
 
 // LinearDropConnectOp is the per-example DropConnect affine op: for each row n of x
 // (n, in), y_n = (M_n ⊙ W)·x_n + b with its own mask M_n ~ Bernoulli(1−p) of W's shape
@@ -243,9 +244,7 @@ func LinearDropConnectOp(x, w, b *ag.Var, p float64, r *rng.Stream) *ag.Var {
 				base := (s*out + o) * in
 				acc := 0.0
 				for i, xv := range xr {
-					if bit(bw, base+i) {
-						acc += float64(wr[i]) * float64(xv)
-					}
+					acc += float64(bitf(bw, base+i) * wr[i] * xv)
 				}
 				if bd != nil {
 					acc += float64(bd[o])
@@ -286,9 +285,7 @@ func linearPerSampleBackward(o *ag.Var) {
 					wr := wd[oo*inF : (oo+1)*inF]
 					base := (s*out + oo) * inF
 					for i := range dr {
-						if bit(a, base+i) {
-							dr[i] += gv * wr[i]
-						}
+						dr[i] += bitf(a, base+i) * gv * wr[i]
 					}
 				}
 			}
@@ -309,9 +306,7 @@ func linearPerSampleBackward(o *ag.Var) {
 					xr := xd[s*inF : (s+1)*inF]
 					base := (s*out + oo) * inF
 					for i, xv := range xr {
-						if bit(a, base+i) {
-							dr[i] += gv * xv
-						}
+						dr[i] += bitf(a, base+i) * gv * xv
 					}
 				}
 			}

@@ -185,6 +185,15 @@ func TestAddDropConnect(t *testing.T) {
 				t.Fatalf("%s: entry %d changed (%s -> %s)", c.model, i, before[i].Name, after[i].Name)
 			}
 		}
+		if c.cfg.Inference == regularize.GaussianInference {
+			seq := m.(*nn.Sequential)
+			if _, ok := seq.Layers[10].(nn.FusedReLU); !ok {
+				t.Errorf("cnn: ReLU after fc1 not folded into the Gaussian DropConnect layer (%T)", seq.Layers[10])
+			}
+			if d := seq.Layers[9].(*regularize.DropConnectLinear); d.Config.Activation != regularize.ReLUActivation {
+				t.Errorf("cnn: fc1 activation %v, want ReLU", d.Config.Activation)
+			}
+		}
 		x := randn(3, 4, 1, 8, 8)
 		tp := ag.NewTape()
 		ag.Sum(m.Forward(tp.Const(x))).Backward()

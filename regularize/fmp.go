@@ -368,7 +368,9 @@ func fmpBackward(o *ag.Var) {
 	}
 }
 
-// ReplaceMaxPool swaps every *nn.MaxPool2D in the Sequentials of m for a
+// ReplaceMaxPool swaps every *nn.MaxPool2D in the Sequentials of m — and every 2×2 pool
+// fused into a batch norm (an nn.FusedMaxPool2D placeholder after a BatchNorm with
+// FuseMaxPool2, as the cnn model builds them; the fusion is switched off) — for a
 // FractionalMaxPool2D with cfg (Ratio 0.5 if neither a size nor a ratio is given, which
 // keeps the shapes of 2×2 pooling, so the layers after it are unchanged), each with its
 // own stream split from r. It returns the number replaced. This is the CLI's
@@ -383,10 +385,24 @@ func ReplaceMaxPool(m nn.Module, cfg FractionalMaxPool2DConfig, r *rng.Stream) (
 	n := 0
 	visitSequentials(m, func(s *nn.Sequential) {
 		for i, l := range s.Layers {
-			if _, ok := l.(*nn.MaxPool2D); ok {
-				s.Layers[i] = &FractionalMaxPool2D{Config: cfg, Rand: r.Split()}
-				n++
+			switch l.(type) {
+			case *nn.MaxPool2D:
+			case nn.FusedMaxPool2D:
+				found := false
+				for j := i - 1; j >= 0 && !found; j-- {
+					if bn, ok := s.Layers[j].(*nn.BatchNorm); ok && bn.FuseMaxPool2 {
+						bn.FuseMaxPool2 = false
+						found = true
+					}
+				}
+				if !found {
+					continue
+				}
+			default:
+				continue
 			}
+			s.Layers[i] = &FractionalMaxPool2D{Config: cfg, Rand: r.Split()}
+			n++
 		}
 	})
 	return n, nil

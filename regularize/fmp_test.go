@@ -215,6 +215,21 @@ func TestReplaceMaxPoolCNN(t *testing.T) {
 		t.Fatalf("output shape %v", y.Value.Shape())
 	}
 	ag.Sum(y).Backward()
+	// Disjoint regions at ratio 1/2 on even sizes are exactly 2×2 max pooling: the model
+	// then computes what the original (with its pooling fused into batch norm) does.
+	ref, _ := nn.Build("cnn", nn.ModelConfig{InShape: []int{1, 12, 12}, Classes: 3}, rng.New(1))
+	m2, _ := nn.Build("cnn", nn.ModelConfig{InShape: []int{1, 12, 12}, Classes: 3}, rng.New(1))
+	if _, err := regularize.ReplaceMaxPool(m2, regularize.FractionalMaxPool2DConfig{Regions: regularize.Disjoint}, rng.New(2)); err != nil {
+		t.Fatal(err)
+	}
+	nn.SetTraining(ref, false)
+	nn.SetTraining(m2, false)
+	x := randn(4, 2, 1, 12, 12)
+	a := ref.Forward(ag.NewTape().Const(x)).Value.Data()
+	b := m2.Forward(ag.NewTape().Const(x)).Value.Data()
+	if e := maxRelErr(b, a); e > 1e-5 {
+		t.Errorf("ratio-1/2 disjoint FMP model differs from 2×2 max pooling by %g", e)
+	}
 	if _, err := regularize.NewFractionalMaxPool2D(regularize.FractionalMaxPool2DConfig{Ratio: 1.5}, rng.New(1)); err == nil {
 		t.Error("ratio 1.5 accepted")
 	}

@@ -233,6 +233,9 @@ type ensembleConfig struct {
 	Workers   int            `json:"workers"`
 	Kernel    int            `json:"kernel_threads"`
 	Averaging averagingFlags `json:"averaging"`
+	// EpochEval evaluates every member on the test set after every epoch (metrics.jsonl);
+	// without it only at the end.
+	EpochEval bool `json:"epoch_eval"`
 }
 
 // memberResult is one trained member.
@@ -247,6 +250,7 @@ func newEnsembleTrainCmd() *cobra.Command {
 	var out, lrs, models, combine string
 	var members, parallel int
 	var quiet bool
+	epochEval := true
 	var avg averagingFlags
 	cmd := &cobra.Command{
 		Use:   "train",
@@ -298,7 +302,7 @@ and OUT/ensemble.json.`,
 			if out == "" {
 				out = filepath.Join("runs", "ensemble-"+c.Model)
 			}
-			ec := ensembleConfig{Run: c, Members: members, LRs: lrList, Models: modelList, Averaging: avg}
+			ec := ensembleConfig{Run: c, Members: members, LRs: lrList, Models: modelList, Averaging: avg, EpochEval: epochEval}
 			var progress io.Writer = cmd.ErrOrStderr()
 			if quiet {
 				progress = nil
@@ -317,6 +321,7 @@ and OUT/ensemble.json.`,
 	f.StringVar(&combine, "combine", "probabilities", "how the ensemble combines: probabilities, logits or vote")
 	f.StringVar(&out, "out", "", "output folder (default runs/ensemble-MODEL)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	f.BoolVar(&epochEval, "epoch-eval", true, "evaluate on the test set after every epoch (false: only at the end, faster; no metrics.jsonl or checkpoint)")
 	return cmd
 }
 
@@ -404,7 +409,7 @@ func runEnsembleTrain(ctx context.Context, ec ensembleConfig, comb ensemble.Comb
 	start := time.Now()
 	err = ensemble.Run(ctx, ec.Members, ec.Workers, func(ctx context.Context, i int) error {
 		mc := ec.memberConfig(i)
-		r, err := trainMember(ctx, mc, ec.Averaging, out, fmt.Sprintf("member-%d", i), trainSet, testSet, memberProgress, lw)
+		r, err := trainMember(ctx, mc, ec.Averaging, ec.EpochEval, out, fmt.Sprintf("member-%d", i), trainSet, testSet, memberProgress, lw)
 		if err != nil {
 			return err
 		}
@@ -432,7 +437,7 @@ func runEnsembleTrain(ctx context.Context, ec ensembleConfig, comb ensemble.Comb
 
 // trainMember trains one member in out/name, like 'temper train' but on shared data, and
 // returns its manifest entry.
-func trainMember(ctx context.Context, c runConfig, avg averagingFlags, out, name string, trainSet, testSet *data.InMemory,
+func trainMember(ctx context.Context, c runConfig, avg averagingFlags, epochEval bool, out, name string, trainSet, testSet *data.InMemory,
 	progress, stdout io.Writer) (memberResult, error) {
 	dir := filepath.Join(out, name)
 	steps := (trainSet.Len() + c.Batch - 1) / c.Batch
@@ -445,9 +450,19 @@ func trainMember(ctx context.Context, c runConfig, avg averagingFlags, out, name
 		return memberResult{}, err
 	}
 	cfgJSON, _ := json.Marshal(c)
-	tr, err := train.New(m, opt, trainSet, testSet, train.Config{
+	// Without a test set train writes NaN test metrics, which its JSON files cannot hold:
+	// then no metrics.jsonl and checkpoint.safetensors either.
+	var fitTest data.Dataset = testSet
+	fitOut := dir
+	if !epochEval {
+		fitTest, fitOut = nil, ""
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return memberResult{}, err
+		}
+	}
+	tr, err := train.New(m, opt, trainSet, fitTest, train.Config{
 		Epochs: c.Epochs, BatchSize: c.Batch, Threads: c.Threads, LabelSmoothing: c.LabelSmoothing,
-		Schedule: sched, OutDir: dir, Progress: progress, Meta: map[string]string{"config": string(cfgJSON)}, Hooks: av.hooks(),
+		Schedule: sched, OutDir: fitOut, Progress: progress, Meta: map[string]string{"config": string(cfgJSON)}, Hooks: av.hooks(),
 	}, dataRand)
 	if err != nil {
 		return memberResult{}, usageError{err}
@@ -458,6 +473,11 @@ func trainMember(ctx context.Context, c runConfig, avg averagingFlags, out, name
 	}
 	hist := tr.History()
 	last := hist[len(hist)-1]
+	if !epochEval {
+		if last.TestLoss, last.TestAccuracy, err = train.Evaluate(m, testSet, 1000, nil, nil); err != nil {
+			return memberResult{}, err
+		}
+	}
 	mb := ensemble.Member{Name: name, Path: name + "/model.safetensors", Model: c.Model, InShape: trainSet.Shape(),
 		Classes: trainSet.Classes(), Seed: c.Seed, Epoch: len(hist), Config: cfgJSON,
 		Metrics: &ensemble.MemberMetrics{TestAccuracy: last.TestAccuracy, TestNLL: last.TestLoss, TrainSeconds: tr.TrainSeconds()}}
@@ -509,6 +529,7 @@ func newEnsembleSnapshotCmd() *cobra.Command {
 	var out string
 	var cycles, keep int
 	var quiet bool
+	epochEval := true
 	cmd := &cobra.Command{
 		Use:   "snapshot",
 		Short: "Train a snapshot ensemble: one run, a snapshot at the end of each cosine cycle",
@@ -540,19 +561,20 @@ checkpoint.safetensors (the training state) and ensemble.json.`,
 			if quiet {
 				progress = nil
 			}
-			return runSnapshot(cmd.Context(), c, cycles, keep, out, progress, cmd.OutOrStdout())
+			return runSnapshot(cmd.Context(), c, cycles, keep, epochEval, out, progress, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
 	addRunFlags(f, &c)
 	f.IntVar(&cycles, "cycles", 5, "number of learning-rate cycles (= snapshots); must divide --epochs")
 	f.IntVar(&keep, "keep", 0, "ensemble the last M snapshots (0 = all)")
+	f.BoolVar(&epochEval, "epoch-eval", true, "evaluate on the test set after every epoch (false: only the snapshots, faster; no metrics.jsonl or checkpoint)")
 	f.StringVar(&out, "out", "", "output folder (default runs/snapshot-MODEL)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar or per-epoch lines")
 	return cmd
 }
 
-func runSnapshot(ctx context.Context, c runConfig, cycles, keep int, out string, progress, stdout io.Writer) error {
+func runSnapshot(ctx context.Context, c runConfig, cycles, keep int, epochEval bool, out string, progress, stdout io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -580,10 +602,25 @@ func runSnapshot(ctx context.Context, c runConfig, cycles, keep int, out string,
 	if err != nil {
 		return usageError{err}
 	}
-	tr, err := train.New(m, opt, trainSet, testSet, train.Config{
+	var fitTest data.Dataset = testSet
+	fitOut := out
+	hooks := []train.Hook{snaps.Hook()}
+	if !epochEval {
+		// Evaluate only the snapshots, before Snapshots records the epoch's metrics. (No
+		// metrics.jsonl or training state then: train cannot write NaN test metrics.)
+		fitTest, fitOut = nil, ""
+		cycleEpochs := c.Epochs / cycles
+		hooks = append([]train.Hook{{AfterEpoch: func(rec *train.EpochRecord) (err error) {
+			if rec.Epoch%cycleEpochs == 0 {
+				rec.TestLoss, rec.TestAccuracy, err = train.Evaluate(m, testSet, 1000, nil, nil)
+			}
+			return err
+		}}}, hooks...)
+	}
+	tr, err := train.New(m, opt, trainSet, fitTest, train.Config{
 		Epochs: c.Epochs, BatchSize: c.Batch, Threads: c.Threads, LabelSmoothing: c.LabelSmoothing,
-		Schedule: sched, OutDir: out, Progress: progress, Meta: map[string]string{"config": string(cfgJSON)},
-		Hooks: []train.Hook{snaps.Hook()},
+		Schedule: sched, OutDir: fitOut, Progress: progress, Meta: map[string]string{"config": string(cfgJSON)},
+		Hooks: hooks,
 	}, dataRand)
 	if err != nil {
 		return usageError{err}
@@ -609,7 +646,7 @@ func runSnapshot(ctx context.Context, c runConfig, cycles, keep int, out string,
 
 func newEnsembleEvalCmd() *cobra.Command {
 	var dataDir, combine string
-	var threads, batch int
+	var threads, batch, last int
 	cmd := &cobra.Command{
 		Use:   "eval MANIFEST_OR_DIR",
 		Short: "Evaluate an ensemble on the MNIST test set: each member, their mean, the ensemble",
@@ -633,26 +670,40 @@ averaging logits and majority vote.`,
 				}
 				comb = &cb
 			}
+			if last < 0 {
+				return usagef("--last %d out of range [0, ∞) (0 = all members)", last)
+			}
 			if _, err := os.Stat(args[0]); err != nil {
 				return usagef("ensemble eval: %v", err)
 			}
 			kernel.SetThreads(threads)
-			return evalManifest(args[0], dataDir, batch, comb, cmd.OutOrStdout())
+			return evalManifestLast(args[0], dataDir, batch, comb, last, cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data", "", "folder with the MNIST IDX files (default: as trained, else the Go module cache)")
 	cmd.Flags().IntVar(&threads, "threads", defaultRunConfig().Threads, "worker threads for the kernels")
 	cmd.Flags().IntVar(&batch, "batch", 1000, "evaluation batch size")
 	cmd.Flags().StringVar(&combine, "combine", "", "override the manifest's rule: probabilities, logits or vote")
+	cmd.Flags().IntVar(&last, "last", 0, "use only the last M members (e.g. the last M snapshots; 0 = all)")
 	return cmd
 }
 
 // evalManifest loads the ensemble at p, evaluates it on the MNIST test set and prints the
 // table.
 func evalManifest(p, dataDir string, batch int, comb *ensemble.Combine, stdout io.Writer) error {
+	return evalManifestLast(p, dataDir, batch, comb, 0, stdout)
+}
+
+// evalManifestLast is evalManifest on the last members only (last 0: all).
+func evalManifestLast(p, dataDir string, batch int, comb *ensemble.Combine, last int, stdout io.Writer) error {
 	e, man, err := ensemble.Load(p, nil, ensemble.Config{BatchSize: batch})
 	if err != nil {
 		return err
+	}
+	if n := len(e.Members); last > n {
+		return usagef("--last %d out of range [0, members=%d]", last, n)
+	} else if last > 0 {
+		e.Members, e.Names, man.Members = e.Members[n-last:], e.Names[n-last:], man.Members[n-last:]
 	}
 	if dataDir == "" {
 		dataDir = manifestDataDir(man)

@@ -29,6 +29,7 @@ func TestEnsembleBadInputExitTwo(t *testing.T) {
 		{"ensemble", "eval", filepath.Join(t.TempDir(), "none")},
 		{"ensemble", "eval", "--combine", "median", "."},
 		{"ensemble", "eval", "--threads", "0", "."},
+		{"ensemble", "eval", "--last", "-1", "."},
 		{"ensemble", "nope"},
 	}
 	for _, args := range cases {
@@ -89,7 +90,8 @@ func TestEnsembleTrainEval(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	code, out2, stderr := runCLI(append(common, "--threads", "1", "--out", seq)...)
+	// Evaluating after every epoch or not does not change the weights either.
+	code, out2, stderr := runCLI(append(common, "--threads", "1", "--out", seq, "--epoch-eval=false")...)
 	if code != 0 {
 		t.Fatalf("ensemble train exit %d: %s", code, stderr)
 	}
@@ -154,11 +156,11 @@ func TestEnsembleSnapshot(t *testing.T) {
 	}
 	dir := t.TempDir()
 	code, out, stderr := runCLI("ensemble", "snapshot", "--cycles", "2", "--epochs", "2", "--keep", "2", "--train-size", "300",
-		"--batch", "50", "--out", dir, "-q")
+		"--batch", "50", "--out", dir, "-q", "--epoch-eval=false")
 	if code != 0 {
 		t.Fatalf("snapshot exit %d: %s", code, stderr)
 	}
-	for _, f := range []string{"snapshot-01.safetensors", "snapshot-02.safetensors", "ensemble.json", "metrics.jsonl"} {
+	for _, f := range []string{"snapshot-01.safetensors", "snapshot-02.safetensors", "ensemble.json"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
@@ -167,6 +169,22 @@ func TestEnsembleSnapshot(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	man, err := ensemble.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mb := range man.Members {
+		if mb.Metrics == nil || !(mb.Metrics.TestAccuracy > 0) {
+			t.Errorf("snapshot %s has no test metrics: %+v", mb.Name, mb.Metrics)
+		}
+	}
+	code, out, stderr = runCLI("ensemble", "eval", "--last", "1", dir)
+	if code != 0 || strings.Contains(out, "snapshot-01") || !strings.Contains(out, "ensemble of 1 members") {
+		t.Errorf("eval --last 1: exit %d, stderr %q, output:\n%s", code, stderr, out)
+	}
+	if code, _, stderr := runCLI("ensemble", "eval", "--last", "3", dir); code != 2 {
+		t.Errorf("eval --last 3 of 2: exit %d (%s), want 2", code, stderr)
 	}
 	if code, _, stderr := runCLI("eval", filepath.Join(dir, "snapshot-02.safetensors")); code != 0 {
 		t.Errorf("eval of a snapshot: exit %d: %s", code, stderr)

@@ -22,6 +22,11 @@ type implementation struct {
 	// packA and packB pack one sliver (see packAGeneric, packBGeneric).
 	packA func(dst, a []float32, lda int, trans bool, i0, rows, p0, kc, mr int)
 	packB func(dst, b []float32, ldb int, trans bool, p0, kc, j0, cols, nr int)
+	// Optional: packARows packs nsl whole slivers of Aᵀ (transA) starting at row i0,
+	// packBRows nsl whole slivers of B (not transposed) starting at column j0, both
+	// reading the source row by row; dst holds the slivers one after the other.
+	packARows func(dst, a []float32, lda, p0, kc, i0, nsl int)
+	packBRows func(dst, b []float32, ldb, p0, kc, j0, nsl int)
 
 	axpy         func(alpha float32, x, y []float32)
 	scale        func(alpha float32, x []float32)

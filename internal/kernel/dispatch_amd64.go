@@ -17,6 +17,9 @@ func kernAVX2T_6x16(k int, a *float32, lda int, b, c *float32, ldc int, alpha, b
 func gatherPack16(dst, src *float32, ld, kc, rowMask, widthMask, dstStride int)
 
 //go:noescape
+func rowsPack(dst, src *float32, ld, kc, nsl, slStride, masks int)
+
+//go:noescape
 func copyPack16(dst, src *float32, ld, kc, colMask, widthMask, dstStride int)
 
 // The wrappers check every index the assembly touches, so a bad call panics in Go
@@ -121,12 +124,33 @@ func packBAVX2(dst, b []float32, ldb int, trans bool, p0, kc, j0, cols, nr int) 
 	transposePack(dst, b[j0*ldb+p0:], ldb, kc, cols, 16, 16)
 }
 
+// packRowsAVX512 packs nsl whole slivers of width w (12 or 32) from kc rows of src
+// starting at column c0 (see rowsPack).
+func packRowsAVX512(dst, src []float32, ld, p0, kc, c0, nsl, w int) {
+	if kc == 0 || nsl == 0 {
+		return
+	}
+	_ = dst[nsl*kc*w-1]
+	_ = src[(p0+kc-1)*ld+c0+nsl*w-1]
+	masks := 0xfff
+	if w == 32 {
+		masks = 0xffffffff
+	}
+	rowsPack(&dst[0], &src[p0*ld+c0], ld, kc, nsl, kc*w, masks)
+}
+
 var avx512Impl = &implementation{
 	name: "avx512",
 	mr:   12, nr: 32, kc: 256, nc: 512, inPlaceB: true,
 	kern:  kernAVX512,
 	packA: packAAVX512,
 	packB: packBAVX512,
+	packARows: func(dst, a []float32, lda, p0, kc, i0, nsl int) {
+		packRowsAVX512(dst, a, lda, p0, kc, i0, nsl, 12)
+	},
+	packBRows: func(dst, b []float32, ldb, p0, kc, j0, nsl int) {
+		packRowsAVX512(dst, b, ldb, p0, kc, j0, nsl, 32)
+	},
 
 	axpy:         axpyVec,
 	scale:        scaleVec,

@@ -183,11 +183,7 @@ func (j *gemmJob) run(lo, hi int) {
 		mPad := roundUp(j.m, mr)
 		for pc := 0; pc < j.k; pc += im.kc {
 			kc := min(im.kc, j.k-pc)
-			for s := lo; s < hi; s++ {
-				i0 := s * mr
-				dst := j.ap[pc*mPad+i0*kc : pc*mPad+(i0+mr)*kc]
-				im.packA(dst, j.a, j.lda, j.transA, i0, min(mr, j.m-i0), pc, kc, mr)
-			}
+			j.packASlivers(j.ap[pc*mPad+lo*mr*kc:], pc, kc, lo, hi)
 		}
 		return
 	}
@@ -221,7 +217,15 @@ func (j *gemmJob) block(buf *gemmBuf, i0, i1, j0, j1 int) {
 			if pc > 0 {
 				beta = 1
 			}
-			for jr := 0; jr < nc; jr += nr {
+			jr := 0
+			if !j.transB && im.packBRows != nil && !inPlaceB {
+				// Whole slivers row by row, reading B contiguously.
+				if full := nc / nr; full > 0 {
+					im.packBRows(buf.b, j.b, j.ldb, pc, kc, jc, full)
+					jr = full * nr
+				}
+			}
+			for ; jr < nc; jr += nr {
 				if cols := min(nr, nc-jr); !inPlaceB || cols < nr {
 					im.packB(buf.b[jr*kc:(jr+nr)*kc], j.b, j.ldb, j.transB, pc, kc, jc+jr, cols, nr)
 				}
@@ -233,9 +237,7 @@ func (j *gemmJob) block(buf *gemmBuf, i0, i1, j0, j1 int) {
 				aBlk = j.ap[pc*mPad:]
 			} else {
 				aBlk, aOff = buf.a, i0
-				for ir := i0; ir < i1; ir += mr {
-					im.packA(aBlk[(ir-i0)*kc:(ir-i0+mr)*kc], j.a, j.lda, j.transA, ir, min(mr, i1-ir), pc, kc, mr)
-				}
+				j.packASlivers(aBlk, pc, kc, i0/mr, (i1+mr-1)/mr)
 			}
 			for ir := i0; ir < i1; ir += mr {
 				rows := min(mr, i1-ir)
@@ -251,6 +253,26 @@ func (j *gemmJob) block(buf *gemmBuf, i0, i1, j0, j1 int) {
 				}
 			}
 		}
+	}
+}
+
+// packASlivers packs the row slivers s0 <= s < s1 of op(A)[:, pc:pc+kc] into dst, sliver
+// s0 first.
+func (j *gemmJob) packASlivers(dst []float32, pc, kc, s0, s1 int) {
+	im := j.impl
+	mr := im.mr
+	s := s0
+	if j.transA && im.packARows != nil {
+		// Whole slivers row by row, reading Aᵀ contiguously.
+		if full := min(s1, j.m/mr) - s0; full > 0 {
+			im.packARows(dst, j.a, j.lda, pc, kc, s0*mr, full)
+			s += full
+		}
+	}
+	for ; s < s1; s++ {
+		i0 := s * mr
+		d := dst[(s-s0)*mr*kc : (s-s0+1)*mr*kc]
+		im.packA(d, j.a, j.lda, j.transA, i0, min(mr, j.m-i0), pc, kc, mr)
 	}
 }
 

@@ -298,6 +298,34 @@ func TestPackers(t *testing.T) {
 						}
 					}
 				}
+				if im.packARows != nil && trans {
+					ld, nsl := 70, 3
+					a := randSlice(r, 80*ld)
+					got, want := make([]float32, nsl*kc*im.mr), make([]float32, nsl*kc*im.mr)
+					im.packARows(got, a, ld, 1, kc, 2, nsl)
+					for s := 0; s < nsl; s++ {
+						packAGeneric(want[s*kc*im.mr:], a, ld, true, 2+s*im.mr, im.mr, 1, kc, im.mr)
+					}
+					for i := range got {
+						if got[i] != want[i] {
+							t.Fatalf("%s packARows kc=%d: [%d] = %v, want %v", im.name, kc, i, got[i], want[i])
+						}
+					}
+				}
+				if im.packBRows != nil && !trans {
+					ld, nsl := 70, 2
+					b := randSlice(r, 80*ld)
+					got, want := make([]float32, nsl*kc*im.nr), make([]float32, nsl*kc*im.nr)
+					im.packBRows(got, b, ld, 1, kc, 3, nsl)
+					for s := 0; s < nsl; s++ {
+						packBGeneric(want[s*kc*im.nr:], b, ld, false, 1, kc, 3+s*im.nr, im.nr, im.nr)
+					}
+					for i := range got {
+						if got[i] != want[i] {
+							t.Fatalf("%s packBRows kc=%d: [%d] = %v, want %v", im.name, kc, i, got[i], want[i])
+						}
+					}
+				}
 				for cols := 1; cols <= im.nr; cols++ {
 					ld := 70
 					b := randSlice(r, 80*ld)

@@ -101,11 +101,7 @@ func im2colRows(g *ConvGeom, cols []float32, ld int, x []float32, r0, r1 int) {
 			shift := (offY-g.PH)*W + offX - g.PW
 			lo, hi := ylo*W+xlo, (yhi-1)*W+xhi
 			copy(row[lo:hi], plane[lo+shift:hi+shift])
-			for oy := ylo; oy < yhi; oy++ {
-				r := row[oy*W : (oy+1)*W]
-				clear(r[:xlo])
-				clear(r[xhi:])
-			}
+			zeroEdges(row, W, ylo, yhi, xlo, xhi)
 			continue
 		}
 		for oy := ylo; oy < yhi; oy++ {
@@ -154,11 +150,7 @@ func Col2im(g *ConvGeom, dx []float32, cols []float32, ld int) {
 			// The adjoint of Im2col's fast path: zero the out-of-image columns of this
 			// (scratch) row, then one long add of the shifted row.
 			shift := (offY-g.PH)*W + offX - g.PW
-			for oy := ylo; oy < yhi; oy++ {
-				r := row[oy*W : (oy+1)*W]
-				clear(r[:xlo])
-				clear(r[xhi:])
-			}
+			zeroEdges(row, W, ylo, yhi, xlo, xhi)
 			lo, hi := ylo*W+xlo, (yhi-1)*W+xhi
 			Axpy(1, row[lo:hi], plane[lo+shift:hi+shift])
 			continue
@@ -178,6 +170,20 @@ func Col2im(g *ConvGeom, dx []float32, cols []float32, ld int) {
 			for k, v := range src {
 				dst[ix0+k*g.SW] += v
 			}
+		}
+	}
+}
+
+// zeroEdges zeroes columns [0, xlo) and [xhi, w) of rows [ylo, yhi) of the w-wide row
+// blocks of r (a few elements per row: plain stores, not clear calls).
+func zeroEdges(r []float32, w, ylo, yhi, xlo, xhi int) {
+	for oy := ylo; oy < yhi; oy++ {
+		b := oy * w
+		for x := 0; x < xlo; x++ {
+			r[b+x] = 0
+		}
+		for x := xhi; x < w; x++ {
+			r[b+x] = 0
 		}
 	}
 }

@@ -83,3 +83,50 @@ cloop:
 cdone:
 	VZEROUPPER
 	RET
+
+// func rowsPack(dst, src *float32, ld, kc, nsl, slStride, masks int)
+// Packs nsl slivers from kc rows of a row-major matrix, reading each row contiguously
+// (friendly to the hardware prefetcher): for p in [0, kc), s in [0, nsl):
+// dst[s*slStride + p*w + c] = src[p*ld + s*w + c] for c < w, where the sliver width w
+// is popcount(masks&0xffff) + popcount(masks>>16) and the masks select the lanes of
+// the two 16-lane vectors (w = 12: 0x0fff; w = 32: 0xffffffff).
+TEXT ·rowsPack(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), AX
+	SHLQ $2, AX
+	MOVQ kc+24(FP), CX
+	MOVQ slStride+40(FP), DX
+	SHLQ $2, DX
+	MOVQ masks+48(FP), BX
+	KMOVW BX, K1
+	SHRQ $16, BX
+	KMOVW BX, K2
+	// w*4 bytes: 48 if the second vector is empty, else 128.
+	MOVQ $128, R8
+	TESTQ BX, BX
+	JNZ rpwide
+	MOVQ $48, R8
+rpwide:
+	TESTQ CX, CX
+	JZ rpdone
+rploop:
+	MOVQ SI, R9
+	MOVQ DI, R10
+	MOVQ nsl+32(FP), R11
+rpinner:
+	VMOVUPS.Z (R9), K1, Z0
+	VMOVUPS.Z 64(R9), K2, Z1
+	VMOVUPS Z0, K1, (R10)
+	VMOVUPS Z1, K2, 64(R10)
+	ADDQ R8, R9
+	ADDQ DX, R10
+	DECQ R11
+	JNZ rpinner
+	ADDQ AX, SI
+	ADDQ R8, DI
+	DECQ CX
+	JNZ rploop
+rpdone:
+	VZEROUPPER
+	RET

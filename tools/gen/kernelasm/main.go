@@ -5,14 +5,19 @@
 //
 //	go run ./tools/gen/kernelasm > internal/kernel/sgemm_amd64.s
 //
-// Each kernel computes one full MR×NR tile of C from packed slivers:
+// Each kernel computes one MR×NR tile of C from slivers of A and B:
 //
-//	C[0:MR, 0:NR] = Ap·Bp + beta*C   (beta == 0: C is overwritten, never read)
+//	C[0:MR, 0:NR] = alpha*Ap·Bp + beta*C   (beta == 0: C is overwritten, never read)
 //
-// Ap holds, for each p = 0..k-1, the MR values of a column of the A sliver; Bp holds, for
-// each p, the NR values of a row of the B sliver. Per step p the kernel loads NR/W vectors
-// of Bp, broadcasts each of the MR values of Ap and issues MR*NR/W FMAs into MR*NR/W
-// accumulator registers (W = 16 lanes for AVX-512, 8 for AVX2).
+// Ap holds, for each p = 0..k-1, the MR values of a column of the A sliver (steps lda
+// apart; lda = MR when packed); Bp holds, for each p, the NR values of a row of the B
+// sliver (AVX2: packed, NR apart; AVX-512: ldb apart, so B can also be read in place).
+// Per step p the kernel loads NR/W vectors of Bp, broadcasts each of the MR values of Ap
+// and issues MR*NR/W FMAs into MR*NR/W accumulator registers (W = 16 lanes for AVX-512,
+// 8 for AVX2), with software prefetch of A and B pfDist steps ahead. The AVX-512
+// epilogue stores only the first `rows` rows and the lanes of `masks`, so edge tiles
+// need no copy. Environment variables PFDIST and CPF override the prefetch distance and
+// the C prefetch instruction (for tuning experiments).
 package main
 
 import (
@@ -71,7 +76,7 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 	vb := s.w * 4 // bytes per vector
 	// Row base registers for mode N: rows 3g, 3g+1, 3g+2 are (base)(R10*0,1,2).
 	bases := []string{"SI", "R11", "R12", "R13"}
-	if aMode == 'N' && mr > 3*len(bases) {
+	if aMode == 'N' && (mr > 3*len(bases) || s.masked) {
 		panic("too many rows for mode N")
 	}
 	aAddr := func(u, r int) string {
@@ -235,11 +240,32 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 	p("JEQ %s_beta1", name)
 	p("VBROADCASTSS beta+52(FP), %s", bc(0))
 	tmp := bc(1)
+	// With beta != 0, all of the tile's C values are read before any is written: the
+	// rows of C are often 4 KiB apart (ldc = 1024), and a load behind a store to the
+	// same address bits 0-11 waits for that store (4K aliasing).
 	epi := func(label string, op func(r, v int)) {
 		fmt.Fprintf(w, "%s_%s:\n", name, label)
+		if op != nil {
+			p("MOVQ DX, R9")
+			if s.masked {
+				p("MOVQ BX, R11")
+			}
+			for r := 0; r < mr; r++ {
+				for v := 0; v < nv; v++ {
+					op(r, v)
+				}
+				if r < mr-1 {
+					if s.masked {
+						p("DECQ R11")
+						p("JZ %s_%s_st", name, label)
+					}
+					p("ADDQ R8, R9")
+				}
+			}
+			fmt.Fprintf(w, "%s_%s_st:\n", name, label)
+		}
 		for r := 0; r < mr; r++ {
 			for v := 0; v < nv; v++ {
-				op(r, v)
 				if s.masked {
 					p("VMOVUPS %s, K%d, %d(DX)", acc(r, v), v+1, v*vb)
 				} else {
@@ -263,14 +289,14 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 	}
 	load := func(v int) string {
 		if s.masked {
-			p("VMOVUPS.Z %d(DX), K%d, %s", v*vb, v+1, tmp)
+			p("VMOVUPS.Z %d(R9), K%d, %s", v*vb, v+1, tmp)
 			return tmp
 		}
-		return fmt.Sprintf("%d(DX)", v*vb)
+		return fmt.Sprintf("%d(R9)", v*vb)
 	}
 	epi("betan", func(r, v int) { p("VFMADD231PS %s, %s, %s", load(v), bc(0), acc(r, v)) })
 	epi("beta1", func(r, v int) { p("VADDPS %s, %s, %s", load(v), acc(r, v), acc(r, v)) })
-	epi("beta0", func(r, v int) {})
+	epi("beta0", nil)
 	if s.masked {
 		fmt.Fprintf(w, "%s_done:\n", name)
 		p("VZEROUPPER")
