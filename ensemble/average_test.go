@@ -2,6 +2,7 @@ package ensemble_test
 
 import (
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -305,5 +306,63 @@ func TestRefreshBatchNorm(t *testing.T) {
 	}
 	if _, err := ensemble.RefreshBatchNorm(m, ds, ensemble.RefreshConfig{BatchSize: -1}); err == nil {
 		t.Error("negative batch size: no error")
+	}
+}
+
+// An EMA and an SWA saved after 2 epochs and loaded into fresh averagers of a resumed
+// run end bit-identical to the averages of an uninterrupted run.
+func TestAverageStateResume(t *testing.T) {
+	trainSet, testSet := blobs(96, 1), blobs(32, 2)
+	dir := t.TempDir()
+	run := func(epochs int, resume bool) ([]float32, []float32) {
+		tr, m := trainer(t, 7, trainSet, testSet, train.Config{Epochs: epochs, BatchSize: 16, OutDir: dir})
+		ema, err := ensemble.NewEMA(m, ensemble.EMAConfig{Decay: 0.95, Every: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		swa, err := ensemble.NewSWA(m, ensemble.SWAConfig{Start: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resume {
+			if err := tr.LoadState(dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := ema.LoadState(filepath.Join(dir, ensemble.StateFileName("ema"))); err != nil {
+				t.Fatal(err)
+			}
+			if err := swa.LoadState(filepath.Join(dir, ensemble.StateFileName("swa"))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tr.Config.Hooks = append(tr.Config.Hooks, ema.Hook(), swa.Hook(), train.Hook{AfterEpoch: func(*train.EpochRecord) error {
+			if err := ema.SaveState(filepath.Join(dir, ensemble.StateFileName("ema"))); err != nil {
+				return err
+			}
+			return swa.SaveState(filepath.Join(dir, ensemble.StateFileName("swa")))
+		}})
+		fit(t, tr)
+		var out [2][]float32
+		for k, sd := range [][]nn.NamedTensor{ema.StateDict(), swa.StateDict()} {
+			for _, e := range sd {
+				out[k] = append(out[k], e.T.Data()...)
+			}
+		}
+		return out[0], out[1]
+	}
+	wantEMA, wantSWA := run(4, false)
+	run(2, false)
+	gotEMA, gotSWA := run(4, true)
+	if !equalFloats(gotEMA, wantEMA) || !equalFloats(gotSWA, wantSWA) {
+		t.Error("resumed averages differ from the uninterrupted ones")
+	}
+	// A state of the wrong kind or for another decay is refused.
+	m := buildModel(t, 7)
+	ema, _ := ensemble.NewEMA(m, ensemble.EMAConfig{Decay: 0.5})
+	if err := ema.LoadState(filepath.Join(dir, ensemble.StateFileName("ema"))); err == nil || !strings.Contains(err.Error(), "decay") {
+		t.Errorf("other decay: %v", err)
+	}
+	if err := ema.LoadState(filepath.Join(dir, ensemble.StateFileName("swa"))); err == nil || !strings.Contains(err.Error(), "kind") {
+		t.Errorf("swa state into an ema: %v", err)
 	}
 }

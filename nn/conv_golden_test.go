@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/temperml/temper/ag"
+	"github.com/temperml/temper/loss"
 	"github.com/temperml/temper/nn"
 	"github.com/temperml/temper/rng"
 	"github.com/temperml/temper/tensor"
@@ -260,5 +261,58 @@ func TestFixturesCoverSettings(t *testing.T) {
 		if !seen[k] {
 			t.Errorf("fixtures lack %s", k)
 		}
+	}
+}
+
+// TestCNNModelGolden runs the whole cnn model (dropout off, 4×4 input) for one training
+// step and compares logits, loss, every parameter gradient and the BN buffers with
+// PyTorch's torch_mnist.py network.
+func TestCNNModelGolden(t *testing.T) {
+	for _, c := range loadGolden(t, "cnn_model") {
+		t.Run(c.Name, func(t *testing.T) {
+			m, err := nn.Build("cnn", nn.ModelConfig{InShape: c.X.Shape[1:], Classes: 10, DropoutSet: true}, rng.New(3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sd := map[string]*tensor.Tensor{}
+			for _, e := range nn.StateDict(m) {
+				sd[e.Name] = e.T.Clone()
+			}
+			for k, v := range c.InitParams {
+				sd[k] = v.tensor()
+			}
+			if err := nn.LoadStateDict(m, sd, true); err != nil {
+				t.Fatal(err)
+			}
+			var labels []int
+			for _, v := range c.Config["labels"].([]any) {
+				labels = append(labels, int(v.(float64)))
+			}
+			tp := ag.NewTape()
+			logits := m.Forward(tp.Const(c.X.tensor()))
+			checkClose(t, "logits", logits.Value, c.Y)
+			l := loss.CrossEntropy(logits, labels, 0)
+			if got, want := float64(l.Value.Item()), c.Config["loss"].(float64); math.Abs(got-want) > 1e-4*math.Abs(want) {
+				t.Errorf("loss %v, want %v", got, want)
+			}
+			l.Backward()
+			for _, p := range nn.Params(m) {
+				if p.Name == "0.bias" || p.Name == "4.bias" {
+					// A conv bias feeding training-mode BN has zero gradient (BN subtracts
+					// the batch mean); both sides hold rounding noise of order 1e-8.
+					for _, v := range p.Grad.Data() {
+						if math.Abs(float64(v)) > 1e-6 {
+							t.Errorf("grad %s = %v, want ~0", p.Name, v)
+							break
+						}
+					}
+					continue
+				}
+				checkClose(t, "grad "+p.Name, p.Grad, c.Grads[p.Name])
+			}
+			for _, b := range nn.Buffers(m) {
+				checkClose(t, "buffer "+b.Name, b.T, c.Buffers[b.Name])
+			}
+		})
 	}
 }

@@ -3,7 +3,7 @@ package train
 import (
 	"encoding/base64"
 	"encoding/json"
-		"fmt"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -63,7 +63,7 @@ func (t *Trainer) SaveState(dir string) error {
 		return err
 	}
 	var streams []string
-	for _, s := range nn.RandomStreams(t.Model) {
+	for _, s := range t.streams() {
 		e, err := encodeStream(s)
 		if err != nil {
 			return err
@@ -161,7 +161,7 @@ func (t *Trainer) LoadState(dir string) error {
 	if err := json.Unmarshal([]byte(f.Meta["rng.model"]), &streams); err != nil {
 		return bad("model streams", err)
 	}
-	ms := nn.RandomStreams(t.Model)
+	ms := t.streams()
 	if len(ms) != len(streams) {
 		return bad("model streams", fmt.Errorf("checkpoint has %d, model has %d", len(streams), len(ms)))
 	}
@@ -228,3 +228,8 @@ func writeRecord(w io.Writer, rec *EpochRecord) error {
 	return nil
 }
 
+// streams returns the random streams saved in checkpoints besides the loader's: the
+// model's (dropout masks, ...) and Config.Streams.
+func (t *Trainer) streams() []*rng.Stream {
+	return append(nn.RandomStreams(t.Model), t.Config.Streams...)
+}

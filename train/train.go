@@ -75,6 +75,17 @@ type Config struct {
 	EvalTrain bool
 	// Loss overrides the objective; default softmax cross-entropy with LabelSmoothing.
 	Loss func(logits *ag.Var, labels []int) *ag.Var
+	// EvalLoss is the loss reported on evaluation sets; default plain cross-entropy (no
+	// smoothing, penalty or mixing, whatever Loss adds in training).
+	EvalLoss func(logits *ag.Var, labels []int) *ag.Var
+	// Transform is applied to every training example inside the loader's workers (data
+	// augmentation, see package augment); deterministic given the loader's stream.
+	Transform func(x []float32, shape []int, r *rng.Stream)
+	// BeforeStep, if set, may rewrite a training batch in place before the forward pass
+	// (batch-level augmentation such as mixup).
+	BeforeStep func(x *tensor.Tensor, y []int)
+	// Streams are further random streams whose states checkpoints save (e.g. mixup's).
+	Streams []*rng.Stream
 }
 
 // Hook observes the loop. Either func may be nil.
@@ -151,7 +162,7 @@ func New(model nn.Module, opt optim.Optimizer, trainSet, testSet data.Dataset, c
 		ls := cfg.LabelSmoothing
 		cfg.Loss = func(z *ag.Var, y []int) *ag.Var { return loss.CrossEntropy(z, y, ls) }
 	}
-	l, err := data.NewLoader(trainSet, data.LoaderConfig{BatchSize: cfg.BatchSize, Shuffle: true}, r)
+	l, err := data.NewLoader(trainSet, data.LoaderConfig{BatchSize: cfg.BatchSize, Shuffle: true, Transform: cfg.Transform}, r)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
@@ -206,6 +217,9 @@ func (t *Trainer) Step(x *tensor.Tensor, y []int) (lossValue float64, correct in
 	}()
 	tp := t.tape
 	tp.Reset()
+	if t.Config.BeforeStep != nil {
+		t.Config.BeforeStep(x, y)
+	}
 	for _, g := range t.Optimizer.Groups() {
 		for _, p := range g.Params {
 			clear(p.Grad.Data())
@@ -306,12 +320,12 @@ func (t *Trainer) Fit(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		rec.TestLoss, rec.TestAccuracy, err = Evaluate(t.Model, t.TestSet, cfg.EvalBatchSize, cfg.Loss, t.evalTape)
+		rec.TestLoss, rec.TestAccuracy, err = Evaluate(t.Model, t.TestSet, cfg.EvalBatchSize, cfg.EvalLoss, t.evalTape)
 		if err != nil {
 			return err
 		}
 		if cfg.EvalTrain {
-			rec.TrainEvalLoss, rec.TrainEvalAcc, err = Evaluate(t.Model, t.TrainSet, cfg.EvalBatchSize, cfg.Loss, t.evalTape)
+			rec.TrainEvalLoss, rec.TrainEvalAcc, err = Evaluate(t.Model, t.TrainSet, cfg.EvalBatchSize, cfg.EvalLoss, t.evalTape)
 			if err != nil {
 				return err
 			}

@@ -153,8 +153,10 @@ func newAveraging(a averagingFlags, m nn.Module, sched schedule.Schedule, stepsP
 	return av, sched, nil
 }
 
-// hooks returns the train hooks of the averages.
-func (av *averaging) hooks() []train.Hook {
+// hooks returns the train hooks of the averages. With dir set, their states are saved
+// there after every epoch (ema_state.safetensors, swa_state.safetensors; train's hooks
+// run before its checkpoint), so that loadState can continue them on --resume.
+func (av *averaging) hooks(dir string) []train.Hook {
 	var h []train.Hook
 	if av.ema != nil {
 		h = append(h, av.ema.Hook())
@@ -162,7 +164,36 @@ func (av *averaging) hooks() []train.Hook {
 	if av.swa != nil {
 		h = append(h, av.swa.Hook())
 	}
+	if dir != "" && len(h) > 0 {
+		h = append(h, train.Hook{AfterEpoch: func(*train.EpochRecord) error {
+			if av.ema != nil {
+				if err := av.ema.SaveState(filepath.Join(dir, ensemble.StateFileName("ema"))); err != nil {
+					return err
+				}
+			}
+			if av.swa != nil {
+				return av.swa.SaveState(filepath.Join(dir, ensemble.StateFileName("swa")))
+			}
+			return nil
+		}})
+	}
 	return h
+}
+
+// loadState restores the averages saved in dir by hooks(dir) (call after
+// Trainer.LoadState when resuming).
+func (av *averaging) loadState(dir string) error {
+	if av.ema != nil {
+		if err := av.ema.LoadState(filepath.Join(dir, ensemble.StateFileName("ema"))); err != nil {
+			return fmt.Errorf("resume --ema: %w", err)
+		}
+	}
+	if av.swa != nil {
+		if err := av.swa.LoadState(filepath.Join(dir, ensemble.StateFileName("swa"))); err != nil {
+			return fmt.Errorf("resume --swa-start: %w", err)
+		}
+	}
+	return nil
 }
 
 // finish evaluates the averaged weights on testSet and saves them next to the model as
@@ -462,7 +493,7 @@ func trainMember(ctx context.Context, c runConfig, avg averagingFlags, epochEval
 	}
 	tr, err := train.New(m, opt, trainSet, fitTest, train.Config{
 		Epochs: c.Epochs, BatchSize: c.Batch, Threads: c.Threads, LabelSmoothing: c.LabelSmoothing,
-		Schedule: sched, OutDir: fitOut, Progress: progress, Meta: map[string]string{"config": string(cfgJSON)}, Hooks: av.hooks(),
+		Schedule: sched, OutDir: fitOut, Progress: progress, Meta: map[string]string{"config": string(cfgJSON)}, Hooks: av.hooks(fitOut),
 	}, dataRand)
 	if err != nil {
 		return memberResult{}, usageError{err}

@@ -106,8 +106,10 @@ func TestEnsembleTrainEval(t *testing.T) {
 		t.Error("both members are identical")
 	}
 	// The EMA/SWA weights load with 'temper eval'.
-	if _, err := os.Stat(filepath.Join(par, "member-0", "model_swa.safetensors")); err != nil {
-		t.Error(err)
+	for _, f := range []string{"model_swa.safetensors", "ema_state.safetensors", "swa_state.safetensors"} {
+		if _, err := os.Stat(filepath.Join(par, "member-0", f)); err != nil {
+			t.Error(err)
+		}
 	}
 	if code, _, stderr := runCLI("eval", filepath.Join(par, "member-0", "model_ema.safetensors")); code != 0 {
 		t.Errorf("eval model_ema.safetensors: exit %d: %s", code, stderr)

@@ -82,7 +82,7 @@ func loadModel(path string) (nn.Module, runConfig, error) {
 		return nil, c, fmt.Errorf("%s: temper.config metadata: %v", path, err)
 	}
 	inShape := []int{1, 28, 28}
-	m, err := nn.Build(c.Model, nn.ModelConfig{InShape: inShape, Classes: data.MNISTClasses}, rng.New(0))
+	m, err := buildModel(c, inShape, data.MNISTClasses, rng.New(0))
 	if err != nil {
 		return nil, c, fmt.Errorf("%s: %v", path, err)
 	}

@@ -32,6 +32,12 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{"nope"},
 		{"train", "--optim", "newton", "--model", "mlp", "--train-size", "10", "-q"},
 		{"train", "--optim", "lbfgs", "--history", "-1"},
+		{"train", "--dropout", "1.5", "--train-size", "10", "-q"},
+		{"train", "--dropout-mode", "nope", "--train-size", "10", "-q"},
+		{"train", "--pool", "nope", "--train-size", "10", "-q"},
+		{"train", "--stochastic-depth", "0.5", "--train-size", "10", "-q"},
+		{"train", "--l2", "-1", "--train-size", "10", "-q"},
+		{"train", "--augment", "flip:h+crop:pad=x", "--train-size", "10", "-q"},
 	}
 	for _, args := range cases {
 		code, _, stderr := runCLI(args...)
@@ -123,5 +129,34 @@ func TestSecondOrderTrain(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "model.safetensors")); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestRegularizedTrainResumeAndEval trains with every loss- and data-side regularizer,
+// resumes, and evaluates: the rebuilt model (classic dropout, DropConnect) must give the
+// accuracy training printed.
+func TestRegularizedTrainResumeAndEval(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads MNIST")
+	}
+	dir := t.TempDir()
+	args := []string{"train", "--train-size", "600", "--epochs", "1", "--out", dir, "-q", "--l2", "1e-3", "--l1", "1e-5",
+		"--dropout", "0.3", "--dropout-mode", "classic", "--dropconnect", "0.2", "--augment", "crop:pad=2+mixup:alpha=0.2"}
+	code, _, stderr := runCLI(args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	code, out, stderr := runCLI("train", "--resume", dir, "--epochs", "2", "-q")
+	if code != 0 {
+		t.Fatalf("resume exit %d: %s", code, stderr)
+	}
+	acc := regexp.MustCompile(`test accuracy: ([0-9.]+)`)
+	m := acc.FindStringSubmatch(out)
+	code, evalOut, stderr := runCLI("eval", dir)
+	if code != 0 || m == nil {
+		t.Fatalf("eval exit %d: %s %s", code, out, stderr)
+	}
+	if m2 := acc.FindStringSubmatch(evalOut); m2 == nil || m2[1] != m[1] {
+		t.Fatalf("eval says %q, training said %s", evalOut, m[1])
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/temperml/temper/internal/kernel"
-	"github.com/temperml/temper/nn"
 	"github.com/temperml/temper/optim/second"
 	"github.com/temperml/temper/rng"
 	"github.com/temperml/temper/train"
@@ -33,9 +32,9 @@ func runSecondOrder(c runConfig, out string, quiet bool, stdout io.Writer) error
 	}
 	root := rng.New(c.Seed)
 	initRand, dataRand := root.Split(), root.Split()
-	m, err := nn.Build(c.Model, nn.ModelConfig{InShape: trainSet.Shape(), Classes: trainSet.Classes()}, initRand)
+	m, err := buildModel(c, trainSet.Shape(), trainSet.Classes(), initRand)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	batch := 0
 	if !c.FullBatch {

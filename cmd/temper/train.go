@@ -45,11 +45,20 @@ type runConfig struct {
 	History   int  `json:"history,omitempty"`
 	MaxIter   int  `json:"max_iter,omitempty"`
 	EvalTrain bool `json:"eval_train,omitempty"`
+	// Regularization (see regularization.go).
+	L2              float64 `json:"l2,omitempty"`
+	L1              float64 `json:"l1,omitempty"`
+	Dropout         float64 `json:"dropout"` // < 0: the model's default
+	DropoutMode     string  `json:"dropout_mode,omitempty"`
+	DropConnect     float64 `json:"dropconnect,omitempty"`
+	StochasticDepth float64 `json:"stochastic_depth,omitempty"`
+	Augment         string  `json:"augment,omitempty"`
+	Pool            string  `json:"pool,omitempty"`
 }
 
 func defaultRunConfig() runConfig {
 	return runConfig{Model: "mlp", Epochs: 5, Batch: 128, Optim: "sgd", LR: 0.05, Momentum: 0.9,
-		Nesterov: true, WeightDecay: 5e-4, Seed: 1, Threads: runtime.GOMAXPROCS(0)}
+		Nesterov: true, WeightDecay: 5e-4, Seed: 1, Threads: runtime.GOMAXPROCS(0), Dropout: -1}
 }
 
 func (c *runConfig) validate() error {
@@ -135,9 +144,9 @@ func loadData(c runConfig) (trainSet, testSet *data.InMemory, err error) {
 func setup(c runConfig, ds data.Dataset, stepsPerEpoch int) (nn.Module, optim.Optimizer, schedule.Schedule, *rng.Stream, error) {
 	root := rng.New(c.Seed)
 	initRand, dataRand := root.Split(), root.Split()
-	m, err := nn.Build(c.Model, nn.ModelConfig{InShape: ds.Shape(), Classes: ds.Classes()}, initRand)
+	m, err := buildModel(c, ds.Shape(), ds.Classes(), initRand)
 	if err != nil {
-		return nil, nil, nil, nil, usageError{err}
+		return nil, nil, nil, nil, err
 	}
 	opt, err := buildOptimizer(c, m)
 	if err != nil {
@@ -231,6 +240,7 @@ written atomically after every epoch; continue with --resume DIR).`,
 	f.StringVar(&out, "out", "", "output folder (default runs/MODEL)")
 	f.StringVar(&resume, "resume", "", "continue the run saved in this folder")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar or per-epoch lines")
+	addRegularizationFlags(f, &c)
 	f.BoolVar(&c.EvalTrain, "eval-train", false, "also report the loss on the whole training set (eval mode) after each epoch")
 	f.BoolVar(&c.FullBatch, "full-batch", false, "second-order optimizers: full-batch mode (their default unless --batch is given)")
 	f.IntVar(&c.History, "history", 100, "lbfgs: number of curvature pairs kept")
@@ -240,18 +250,18 @@ written atomically after every epoch; continue with --resume DIR).`,
 
 // summary is summary.json.
 type summary struct {
-	Model            string  `json:"model"`
-	Epochs           int     `json:"epochs"`
-	Threads          int     `json:"threads"`
-	Kernel           string  `json:"kernel"`
-	Params           int     `json:"params"`
-	TestAccuracy     float64 `json:"test_accuracy"`
-	TestLoss         float64 `json:"test_loss"`
-	TrainLoss        float64 `json:"train_loss"`
-	TrainAccuracy    float64 `json:"train_accuracy"`
-	TrainSeconds     float64 `json:"train_seconds"`
-	SamplesPerSecond float64 `json:"samples_per_second"`
-	TrainExamples    int     `json:"train_examples"`
+	Model            string    `json:"model"`
+	Epochs           int       `json:"epochs"`
+	Threads          int       `json:"threads"`
+	Kernel           string    `json:"kernel"`
+	Params           int       `json:"params"`
+	TestAccuracy     float64   `json:"test_accuracy"`
+	TestLoss         float64   `json:"test_loss"`
+	TrainLoss        float64   `json:"train_loss"`
+	TrainAccuracy    float64   `json:"train_accuracy"`
+	TrainSeconds     float64   `json:"train_seconds"`
+	SamplesPerSecond float64   `json:"samples_per_second"`
+	TrainExamples    int       `json:"train_examples"`
 	Config           runConfig `json:"config"`
 }
 
@@ -272,10 +282,14 @@ func runTrain(ctx context.Context, c runConfig, out, resume string, progress io.
 		return err
 	}
 	cfgJSON, _ := json.Marshal(c)
-	tr, err := train.New(m, opt, trainSet, testSet, train.Config{
+	tcfg := train.Config{
 		Epochs: c.Epochs, BatchSize: c.Batch, Threads: c.Threads, LabelSmoothing: c.LabelSmoothing, EvalTrain: c.EvalTrain,
 		Schedule: sched, OutDir: out, Progress: progress, Meta: map[string]string{"config": string(cfgJSON)},
-	}, dataRand)
+	}
+	if err := applyRegularizers(c, m, &tcfg, dataRand); err != nil {
+		return err
+	}
+	tr, err := train.New(m, opt, trainSet, testSet, tcfg, dataRand)
 	if err != nil {
 		return usageError{err}
 	}

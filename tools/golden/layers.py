@@ -3,7 +3,7 @@
 
 Run from the repository root with Debian's python3-torch (1.13):
     /usr/bin/python3 tools/golden/layers.py
-It writes nn/testdata/{conv2d,pool,batchnorm,block}.json. Each case holds the input, the
+It writes nn/testdata/{conv2d,pool,batchnorm,block,cnn_model}.json. Each case holds the input, the
 parameters, an upstream gradient g, the output y and the gradients of sum(y*g) with respect
 to the input and every parameter (and, for batch norm, the running statistics after the
 steps). Values are float32 written in full precision; the Go tests (nn/golden_test.go)
@@ -164,10 +164,38 @@ def block_cases():
     return out
 
 
+def cnn_model_cases():
+    """The whole `cnn` model (torch_mnist.py's network) on 4x4 input, dropout off: logits,
+    loss and every parameter gradient of one training-mode step, and the BN buffers."""
+    out = []
+    for seed in (1,):
+        torch.manual_seed(seed)
+        net = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+                            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+                            nn.Flatten(), nn.Linear(64 * 1 * 1, 128), nn.ReLU(), nn.Dropout(0.0), nn.Linear(128, 10))
+        with torch.no_grad():
+            for m in net:
+                if isinstance(m, nn.BatchNorm2d):
+                    m.weight.uniform_(0.5, 1.5)
+                    m.bias.uniform_(-0.3, 0.3)
+        init_params = {n: t2j(p) for n, p in net.named_parameters()}
+        x = torch.rand(6, 1, 4, 4)
+        y = torch.tensor([0, 3, 7, 3, 9, 1])
+        logits = net(x)
+        loss = F.cross_entropy(logits, y)
+        loss.backward()
+        out.append({"name": f"cnn_4x4_seed{seed}", "config": {"labels": y.tolist(), "loss": float(loss)},
+                    "x": t2j(x), "y": t2j(logits), "init_params": init_params,
+                    "grads": {n: t2j(p.grad) for n, p in net.named_parameters()},
+                    "buffers": {n: t2j(b.float()) for n, b in net.named_buffers()},
+                    "params": {}, "g": t2j(torch.zeros(1)), "dx": t2j(torch.zeros(1))})
+    return out
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for name, cases in [("conv2d", conv_cases()), ("pool", pool_cases()), ("batchnorm", bn_cases()),
-                        ("block", block_cases())]:
+                        ("block", block_cases()), ("cnn_model", cnn_model_cases())]:
         path = os.path.join(OUT, name + ".json")
         with open(path, "w") as f:
             json.dump({"generator": "tools/golden/layers.py", "torch": torch.__version__, "cases": cases}, f)
