@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/temperml/temper/ag"
+	"github.com/temperml/temper/internal/kernel"
 	"github.com/temperml/temper/rng"
 	"github.com/temperml/temper/tensor"
 )
@@ -176,21 +177,7 @@ func addReLUBackward(o *ag.Var) {
 			continue
 		}
 		dst, fresh := in.GradForWrite()
-		d := dst.Data()
-		if fresh {
-			for i, v := range g {
-				if y[i] > 0 {
-					d[i] = v
-				} else {
-					d[i] = 0
-				}
-			}
-			continue
-		}
-		for i, v := range g {
-			if y[i] > 0 {
-				d[i] += v
-			}
-		}
+		// d = g·[y > 0] (stored or added), vectorized: BNBackwardDx with k=1, b=c=0.
+		kernel.BNBackwardDx(dst.Data(), g, y, g, 1, 0, 0, true, !fresh)
 	}
 }

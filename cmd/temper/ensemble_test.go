@@ -192,3 +192,26 @@ func TestEnsembleSnapshot(t *testing.T) {
 		t.Errorf("eval of a snapshot: exit %d: %s", code, stderr)
 	}
 }
+
+func TestEnsembleMemberConfig(t *testing.T) {
+	ec := ensembleConfig{Run: defaultRunConfig(), Members: 5, LRs: []float64{0.1, 0.2}, Models: []string{"mlp", "linear", "cnn"}, Kernel: 1}
+	ec.Run.Seed = 7
+	for i, want := range []struct {
+		seed  uint64
+		lr    float64
+		model string
+	}{{7, 0.1, "mlp"}, {8, 0.2, "linear"}, {9, 0.1, "cnn"}, {10, 0.2, "mlp"}, {11, 0.1, "linear"}} {
+		c := ec.memberConfig(i)
+		if c.Seed != want.seed || c.LR != want.lr || c.Model != want.model || c.Threads != 1 {
+			t.Errorf("member %d: seed %d lr %v model %s threads %d; want %+v", i, c.Seed, c.LR, c.Model, c.Threads, want)
+		}
+	}
+	if _, err := parseFloats("0.1, 0.2"); err != nil {
+		t.Error(err)
+	}
+	for _, bad := range []string{"0", "-1", "x", "inf", "0.1,,0.2"} {
+		if _, err := parseFloats(bad); err == nil {
+			t.Errorf("parseFloats(%q): no error", bad)
+		}
+	}
+}

@@ -49,8 +49,8 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	slivM := (m + im.mr - 1) / im.mr
 	slivN := (n + im.nr - 1) / im.nr
 	t := Threads()
-	if 2*float64(m)*float64(n)*float64(k) < 2e6 {
-		t = 1 // below ~10 µs of work a parallel region does not pay
+	if 2*float64(m)*float64(n)*float64(k) < parallelFlops {
+		t = 1 // below ~5 µs of work a parallel region does not pay
 	}
 
 	splitN := slivN >= 2*t || slivN >= slivM
@@ -404,6 +404,9 @@ func store4(c []float32, alpha, beta float32, v0, v1, v2, v3 float32) {
 	c[2] = beta*c[2] + v2
 	c[3] = beta*c[3] + v3
 }
+
+// parallelFlops is the size (2mnk) below which Sgemm runs on the caller alone.
+var parallelFlops = 1e6
 
 // inPlaceRows is the number of row slivers of A up to which B is read in place.
 var inPlaceRows = 2
