@@ -105,6 +105,13 @@ func TestEMAUpdateApplyRestore(t *testing.T) {
 	if len(sd) != len(nn.StateDict(m)) {
 		t.Fatalf("StateDict has %d entries, want %d", len(sd), len(nn.StateDict(m)))
 	}
+	mb := ensemble.Member{Name: "ema", Path: "ema.safetensors"}
+	if err := ensemble.SaveAveraged(t.TempDir(), &mb, sd, nil); err != nil || len(mb.SHA256) != 64 {
+		t.Errorf("SaveAveraged: %v, sha %q", err, mb.SHA256)
+	}
+	if err := ensemble.SaveAveraged(t.TempDir(), &ensemble.Member{Path: "../x"}, sd, nil); err == nil {
+		t.Error("SaveAveraged outside the folder: no error")
+	}
 	if err := e.Restore(); err != nil {
 		t.Fatal(err)
 	}

@@ -193,7 +193,8 @@ func (e *Ensemble) Logits(ds data.Dataset) (out [][]float32, labels []int, err e
 
 // Predict returns the ensemble's class probabilities for x (shape [n, example...]) as an
 // [n, classes] tensor, combined by the configured rule (for Vote: the fraction of
-// members voting for each class).
+// members voting for each class, the winner of a tie raised by 1e-9 so that the argmax is
+// the vote's decision).
 func (e *Ensemble) Predict(x *tensor.Tensor) (*tensor.Tensor, error) {
 	n := x.Shape()[0]
 	var all [][]float32

@@ -19,21 +19,23 @@ import (
 
 // Plan divides threads between members trained at the same time: workers members train
 // concurrently, each with kernelThreads threads for its kernels (internal/kernel's
-// thread count is process-wide, so it is the same for all). workers is
-// min(threads, members, maxParallel) (maxParallel 0: no limit) and kernelThreads =
-// threads/workers.
+// thread count is process-wide, so it is the same for all). kernelThreads is
+// threads/min(threads, members) and workers is min(threads, members, maxParallel)
+// (maxParallel 0: no limit; a cap from --parallel or from the memory available).
 //
 // A member's result depends only on its seed, its configuration and kernelThreads (the
-// kernels split work by thread count, never by scheduling), so running members in
-// parallel or one after another gives bit-identical members as long as kernelThreads is
-// the same — with threads ≥ 2 and several members it is 1.
+// kernels split work by thread count, never by scheduling), and kernelThreads depends
+// only on threads and members — not on maxParallel — so the members are bit-identical
+// whether they train in parallel or one after another, and whatever memory the machine
+// has. With threads ≥ 2 and several members kernelThreads is 1.
 func Plan(threads, members, maxParallel int) (workers, kernelThreads int) {
 	threads = max(threads, 1)
-	workers = min(threads, max(members, 1))
+	natural := min(threads, max(members, 1))
+	workers, kernelThreads = natural, max(threads/natural, 1)
 	if maxParallel > 0 {
 		workers = min(workers, maxParallel)
 	}
-	return workers, max(threads/workers, 1)
+	return workers, kernelThreads
 }
 
 // Run calls fn(ctx, i) for i in [0, n) on workers goroutines (members in index order as

@@ -101,7 +101,7 @@ func TestPlan(t *testing.T) {
 		threads, members, maxPar int
 		workers, kernel          int
 	}{
-		{1, 5, 0, 1, 1}, {2, 5, 0, 2, 1}, {2, 1, 0, 1, 2}, {8, 3, 0, 3, 2}, {8, 5, 2, 2, 4}, {0, 5, 0, 1, 1},
+		{1, 5, 0, 1, 1}, {2, 5, 0, 2, 1}, {2, 1, 0, 1, 2}, {8, 3, 0, 3, 2}, {8, 5, 2, 2, 1}, {2, 5, 1, 1, 1}, {0, 5, 0, 1, 1},
 	} {
 		w, k := ensemble.Plan(tc.threads, tc.members, tc.maxPar)
 		if w != tc.workers || k != tc.kernel {

@@ -62,6 +62,8 @@ func buildCNN(cfg ModelConfig, r *rng.Stream) (Module, error) {
 	fc2 := NewLinear(128, cfg.Classes, r, LinearConfig{})
 	bn1.FuseReLU, bn2.FuseReLU = true, true
 	bn1.FuseMaxPool2, bn2.FuseMaxPool2 = true, true
+	fuseConvBN(conv1, bn1)
+	fuseConvBN(conv2, bn2)
 	return NewSequential(conv1, bn1, FusedReLU{}, FusedMaxPool2D{}, conv2, bn2, FusedReLU{}, FusedMaxPool2D{},
 		Flatten{}, fc1, ReLU{}, drop, fc2), nil
 }

@@ -51,6 +51,26 @@ type Conv2D struct {
 	Weight  *Param
 	Bias    *Param // nil without bias
 	aux     []int
+	link    *bnStatsLink
+}
+
+// bnStatsLink connects a Conv2D to the BatchNorm that consumes its output (see
+// fuseConvBN): in training the conv sums each channel's output while it is still in
+// cache, and the BN uses those sums instead of making its own pass over the tensor.
+type bnStatsLink struct {
+	bn *BatchNorm
+	// Set by the conv's forward pass, consumed (and cleared) by the BN's.
+	out     *ag.Var   // the conv output the sums belong to
+	part    []float32 // per thread, per channel: Σ(y−b) and Σ(y−b)² as float64 pairs
+	threads int
+	shift   []float32 // b (nil: no bias)
+}
+
+// fuseConvBN makes conv compute bn's batch statistics in its output pass (training
+// only; the results are the same up to rounding). bn must be applied to conv's output.
+func fuseConvBN(conv *Conv2D, bn *BatchNorm) {
+	l := &bnStatsLink{bn: bn}
+	conv.link, bn.link = l, l
 }
 
 // Conv2DConfig configures NewConv2D with square settings. Zero values are PyTorch's
@@ -122,21 +142,24 @@ func (c *Conv2D) Forward(x *ag.Var) *ag.Var {
 	if c.Bias != nil {
 		b = c.Bias.Var
 	}
-	return conv2d(x, c.Weight.Var, b, c.Options, c.aux)
+	return conv2d(x, c.Weight.Var, b, c.Options, c.aux, c.link)
 }
 
 // Conv2DOp is the fused convolution op y = conv(x, W) + b (b may be nil) for x (N, C, H, W),
 // W (O, C/groups, KH, KW), b (O). See Conv2D for the math.
 //
 // Forward: each thread takes a contiguous share of the minibatch and, a few images at a
-// time, unrolls their windows side by side into a column matrix (im2col,
-// (C/g·KH·KW) × (n·OH·OW)) and multiplies it by W in one sgemm per group; the result is
-// scattered into NCHW with the bias added while it is still in cache.
-// Backward: dW += G·colsᵀ (the columns recomputed rather than stored, which keeps memory
-// at a few MB per thread), db += Σ G, dx = col2im(Wᵀ·G). Per-thread partial dW are summed in
-// thread order, so results are deterministic for a fixed thread count.
+// time (about 1024 output pixels), unrolls their windows side by side into a column
+// matrix (im2col, (C·KH·KW) × (n·OH·OW)) and multiplies it by W in one sgemm per group;
+// the result is scattered into NCHW with the bias added while it is still in cache.
+// Backward: dW += G·colsᵀ, db += Σ G, dx = col2im(Wᵀ·G), with the same blocks. When W needs
+// a gradient (training) the forward pass keeps the column matrices (N·C·KH·KW·OH·OW
+// floats, 29 MB for the cnn model's second layer at batch 128) so the backward pass does
+// not redo im2col; in evaluation only per-thread scratch is used. Per-thread partial dW
+// and db are summed in thread order, so results are deterministic for a fixed thread
+// count. No transpose is materialized: sgemm packs transposed operands.
 func Conv2DOp(x, w, b *ag.Var, opt ConvOptions) *ag.Var {
-	return conv2d(x, w, b, opt, make([]int, 9))
+	return conv2d(x, w, b, opt, make([]int, 9), nil)
 }
 
 // convGeometry checks shapes and returns the per-image geometry (C = all input channels).
@@ -156,7 +179,7 @@ func convGeometry(op string, xs, ws []int, opt ConvOptions) (kernel.ConvGeom, er
 	return geom, nil
 }
 
-func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int) *ag.Var {
+func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int, link *bnStatsLink) *ag.Var {
 	t := ag.TapeOf(x, w)
 	opt = opt.normalized()
 	xs, ws := x.Value.Shape(), w.Value.Shape()
@@ -187,6 +210,14 @@ func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int) *ag.Var {
 	if b != nil {
 		j.b = b.Value.Data()
 	}
+	if link != nil {
+		link.out = nil
+		if link.bn.training {
+			link.part = t.Empty(j.threads, 4*out).Data()
+			link.threads, link.shift = j.threads, j.b
+			j.stats = link.part
+		}
+	}
 	j.phase = convForward
 	kernel.Parallel(j.threads, 1, j.fn)
 	aux[0], aux[1], aux[2], aux[3], aux[4], aux[5], aux[6] = opt.Stride[0], opt.Stride[1], opt.Padding[0], opt.Padding[1], opt.Dilation[0], opt.Dilation[1], opt.Groups
@@ -200,6 +231,9 @@ func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int) *ag.Var {
 	}
 	v.AuxI = aux
 	v.Aux = saved
+	if link != nil && link.bn.training {
+		link.out = v
+	}
 	return v
 }
 
@@ -297,6 +331,7 @@ type convJob struct {
 	phase          int
 	x, w, b, y, g  []float32
 	saved          []float32 // all images' column matrices (training), else nil
+	stats          []float32 // per-thread channel sums for a linked BN (see bnStatsLink)
 	dx             []float32
 	dxFresh        bool
 	needW, needB   bool
@@ -356,14 +391,26 @@ func (j *convJob) run(lo, hi int) {
 			obuf = j.obuf[tid*j.obufLen : (tid+1)*j.obufLen]
 		}
 		if j.phase == convForward {
-			j.forward(n0, n1, cols, obuf)
+			var st []float32
+			if j.stats != nil {
+				st = j.stats[tid*4*j.out : (tid+1)*4*j.out]
+				clear(st)
+			}
+			j.forward(n0, n1, cols, obuf, st)
 		} else {
 			j.backward(tid, n0, n1, cols, obuf)
 		}
 	}
 }
 
-func (j *convJob) forward(n0, n1 int, cols, obuf []float32) {
+// addRowStats adds Σv and Σv² of row (float32 lanes) to channel o's float64 sums in st.
+func addRowStats(st []float32, o int, row []float32) {
+	rs, rq := kernel.BNSums(row, 0)
+	setF64(st, 2*o, getF64(st, 2*o)+float64(rs))
+	setF64(st, 2*o+1, getF64(st, 2*o+1)+float64(rq))
+}
+
+func (j *convJob) forward(n0, n1 int, cols, obuf, st []float32) {
 	g := &j.geom
 	P := g.Cols()
 	inSz := g.C * g.H * g.W
@@ -387,6 +434,11 @@ func (j *convJob) forward(n0, n1 int, cols, obuf []float32) {
 			kernel.Sgemm(false, false, og, ld, K, 1, j.w[gi*og*K:], K, cols[gi*K*ld:], ld, 0, dst[gi*og*ld:], ld)
 		}
 		if cnt == 1 {
+			if st != nil {
+				for o := 0; o < j.out; o++ {
+					addRowStats(st, o, dst[o*P:(o+1)*P])
+				}
+			}
 			if j.b != nil {
 				for o := 0; o < j.out; o++ {
 					row := dst[o*P : (o+1)*P]
@@ -394,6 +446,13 @@ func (j *convJob) forward(n0, n1 int, cols, obuf []float32) {
 				}
 			}
 			continue
+		}
+		if st != nil {
+			for o := 0; o < j.out; o++ {
+				for q := 0; q < ld; q += 1024 {
+					addRowStats(st, o, obuf[o*ld+q:o*ld+min(q+1024, ld)])
+				}
+			}
 		}
 		// Scatter (O, cnt·P) into NCHW, adding the bias.
 		for s := 0; s < cnt; s++ {

@@ -35,6 +35,7 @@ type BatchNorm struct {
 
 	dims     int // 1 or 2: the accepted input ranks are {2,3} or {4}
 	training bool
+	link     *bnStatsLink // batch sums computed by the preceding conv, if fused
 	// FuseReLU applies max(·, 0) to the output in the same pass (used by model builders
 	// that follow BN with a ReLU; the module then computes relu(BN(x))).
 	FuseReLU bool
@@ -161,8 +162,11 @@ func (bn *BatchNorm) Forward(x *ag.Var) *ag.Var {
 		}
 		j.pool, j.h, j.w = true, xs[2], xs[3]
 		y = t.Empty(n, c, j.h/2, j.w/2)
-		aux = t.Empty(2*c + y.Len()) // mean, 1/√(var+ε) per channel, then the argmax indices
-		j.idx = aux.Data()[2*c:]
+		// mean, 1/√(var+ε) per channel, the argmax indices, and x at the argmaxes (so the
+		// backward reduction needs no gather from the full-size input)
+		aux = t.Empty(2*c + 2*y.Len())
+		j.idx = aux.Data()[2*c : 2*c+y.Len()]
+		j.xsel = aux.Data()[2*c+y.Len():]
 		j.scratch = t.Empty(j.threads, s).Data()
 	} else {
 		y = t.Empty(xs...)
@@ -171,6 +175,12 @@ func (bn *BatchNorm) Forward(x *ag.Var) *ag.Var {
 	j.y, j.stats = y.Data(), aux.Data()[:2*c]
 	if bn.Weight != nil {
 		j.gamma, j.beta = bn.Weight.Value.Data(), bn.Bias.Value.Data()
+	}
+	if l := bn.link; l != nil {
+		if bn.training && l.out == x {
+			j.pre, j.preThreads, j.preShift = l.part, l.threads, l.shift
+		}
+		l.out = nil
 	}
 	j.runAndRelease()
 	var v *ag.Var
@@ -211,11 +221,17 @@ type bnJob struct {
 	pool           bool // fused 2×2 max pooling: y and g are pooled, idx the argmaxes
 	h, w           int
 	idx, scratch   []float32
-	threads        int
-	g, dx          []float32
-	dxFresh        bool
-	dgamma, dbeta  []float32
-	fn             func(lo, hi int)
+	xsel           []float32 // x at the argmaxes (fused pooling)
+	// Channel sums from a linked conv (per thread: Σ(x−shift), Σ(x−shift)² as float64
+	// pairs), or nil to compute them here.
+	pre           []float32
+	preThreads    int
+	preShift      []float32
+	threads       int
+	g, dx         []float32
+	dxFresh       bool
+	dgamma, dbeta []float32
+	fn            func(lo, hi int)
 }
 
 var bnJobs = freeList[bnJob]{newItem: func() *bnJob {
@@ -260,16 +276,28 @@ func (j *bnJob) forward(c int, scratch []float32) {
 		// Sums of x − K with K the channel's first value: one pass, and no catastrophic
 		// cancellation in E[(x−K)²] − E[x−K]² when |mean| ≫ std. Float32 lanes over
 		// blocks of at most 1024 values, float64 across blocks.
-		K := j.x[c*s]
+		var K float32
 		var sum, sq float64
-		for i := 0; i < n; i++ {
-			row := j.x[(i*C+c)*s : (i*C+c+1)*s]
-			for len(row) > 0 {
-				blk := row[:min(1024, len(row))]
-				row = row[len(blk):]
-				rs, rq := kernel.BNSums(blk, K)
-				sum += float64(rs)
-				sq += float64(rq)
+		if j.pre != nil {
+			if j.preShift != nil {
+				K = j.preShift[c]
+			}
+			for t := 0; t < j.preThreads; t++ {
+				p := j.pre[t*4*C:]
+				sum += getF64(p, 2*c)
+				sq += getF64(p, 2*c+1)
+			}
+		} else {
+			K = j.x[c*s]
+			for i := 0; i < n; i++ {
+				row := j.x[(i*C+c)*s : (i*C+c+1)*s]
+				for len(row) > 0 {
+					blk := row[:min(1024, len(row))]
+					row = row[len(blk):]
+					rs, rq := kernel.BNSums(blk, K)
+					sum += float64(rs)
+					sq += float64(rq)
+				}
 			}
 		}
 		m := float64(n * s)
@@ -299,6 +327,7 @@ func (j *bnJob) forward(c int, scratch []float32) {
 			yp := j.y[po : po+ps]
 			kernel.MaxPool2x2(yp, j.idx[po:po+ps], scratch, j.h, j.w)
 			kernel.BNAffine(yp, yp, 1, 0, true)
+			kernel.GatherIdx(j.xsel[po:po+ps], j.x[off:off+s], j.idx[po:po+ps])
 		}
 		return
 	}
@@ -315,8 +344,8 @@ func (j *bnJob) backward(c int) {
 	var sg, sgx float64
 	ps := (j.h / 2) * (j.w / 2)
 	for i := 0; i < n && j.pool; i++ {
-		off, po := (i*C+c)*s, (i*C+c)*ps
-		rg, rgx := kernel.PoolBackwardSums(j.g[po:po+ps], j.y[po:po+ps], j.idx[po:po+ps], j.x[off:off+s], mean)
+		po := (i*C + c) * ps
+		rg, rgx := kernel.BNBackwardSums(j.g[po:po+ps], j.y[po:po+ps], j.xsel[po:po+ps], mean, true)
 		sg += float64(rg)
 		sgx += float64(rgx)
 	}
@@ -394,7 +423,9 @@ func bnBackward(o *ag.Var) {
 	j.threads = max(1, min(kernel.Threads(), c))
 	if j.pool {
 		j.h, j.w = xs[2], xs[3]
-		j.idx = o.Aux.Data()[2*c:]
+		np := o.Value.Len()
+		j.idx = o.Aux.Data()[2*c : 2*c+np]
+		j.xsel = o.Aux.Data()[2*c+np:]
 	}
 	if len(in) == 3 {
 		j.gamma = in[1].Value.Data()

@@ -70,7 +70,14 @@ func (t *Trainer) SaveState(dir string) error {
 		}
 		streams = append(streams, e)
 	}
-	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	var jsErr error
+	js := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil && jsErr == nil {
+			jsErr = err
+		}
+		return string(b)
+	}
 	meta["rng.model"] = js(streams)
 	var lrs []float64
 	for _, g := range t.Optimizer.Groups() {
@@ -83,6 +90,9 @@ func (t *Trainer) SaveState(dir string) error {
 	}
 	for k, v := range t.Config.Meta {
 		meta["user."+k] = v
+	}
+	if jsErr != nil {
+		return fmt.Errorf("train: encode state: %w", jsErr)
 	}
 	return checkpoint.Save(filepath.Join(dir, StateFile), named, meta)
 }

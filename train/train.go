@@ -11,6 +11,7 @@ package train
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -412,4 +413,62 @@ func (t *Trainer) runEpoch(ctx context.Context) (*EpochRecord, error) {
 	return &EpochRecord{Epoch: t.epoch + 1, GlobalStep: t.globalStep, LR: lr,
 		TrainLoss: lossSum / float64(n), TrainAccuracy: float64(correct) / float64(n),
 		TrainSeconds: secs, SamplesPerSecond: float64(n) / secs}, nil
+}
+
+// jsonFloat encodes NaN and ±Inf (an epoch without a test set, a diverged loss) as JSON
+// null, which encoding/json cannot do for float64, and decodes null back to NaN.
+type jsonFloat float64
+
+func (f jsonFloat) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(v)
+}
+
+func (f *jsonFloat) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*f = jsonFloat(math.NaN())
+		return nil
+	}
+	var v float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = jsonFloat(v)
+	return nil
+}
+
+type epochJSON struct {
+	Epoch            int       `json:"epoch"`
+	GlobalStep       int       `json:"global_step"`
+	LR               jsonFloat `json:"lr"`
+	TrainLoss        jsonFloat `json:"train_loss"`
+	TrainAccuracy    jsonFloat `json:"train_accuracy"`
+	TestLoss         jsonFloat `json:"test_loss"`
+	TestAccuracy     jsonFloat `json:"test_accuracy"`
+	TrainEvalLoss    jsonFloat `json:"train_eval_loss,omitempty"`
+	TrainEvalAcc     jsonFloat `json:"train_eval_accuracy,omitempty"`
+	TrainSeconds     jsonFloat `json:"train_seconds"`
+	SamplesPerSecond jsonFloat `json:"samples_per_second"`
+}
+
+// MarshalJSON writes the record with non-finite values as null.
+func (r EpochRecord) MarshalJSON() ([]byte, error) {
+	return json.Marshal(epochJSON{r.Epoch, r.GlobalStep, jsonFloat(r.LR), jsonFloat(r.TrainLoss), jsonFloat(r.TrainAccuracy),
+		jsonFloat(r.TestLoss), jsonFloat(r.TestAccuracy), jsonFloat(r.TrainEvalLoss), jsonFloat(r.TrainEvalAcc),
+		jsonFloat(r.TrainSeconds), jsonFloat(r.SamplesPerSecond)})
+}
+
+// UnmarshalJSON reads a record written by MarshalJSON (null as NaN).
+func (r *EpochRecord) UnmarshalJSON(b []byte) error {
+	var j epochJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*r = EpochRecord{j.Epoch, j.GlobalStep, float64(j.LR), float64(j.TrainLoss), float64(j.TrainAccuracy),
+		float64(j.TestLoss), float64(j.TestAccuracy), float64(j.TrainEvalLoss), float64(j.TrainEvalAcc),
+		float64(j.TrainSeconds), float64(j.SamplesPerSecond)}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/temperml/temper/data"
@@ -225,5 +226,33 @@ func TestStepAllocations(t *testing.T) {
 	})
 	if allocs > 0 {
 		t.Errorf("a steady-state training step allocates %v times, want 0", allocs)
+	}
+}
+
+// TestNoTestSetCheckpoints: without a test set the test metrics are NaN; metrics.jsonl
+// records them as null and the run still checkpoints and resumes.
+func TestNoTestSetCheckpoints(t *testing.T) {
+	dir := t.TempDir()
+	s := build(t, 4)
+	tr, err := train.New(s.model, s.opt, blobs(100, 1), nil, train.Config{Epochs: 1, BatchSize: 32, OutDir: dir}, s.rand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if err := tr.Fit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, train.MetricsFile))
+	if err != nil || !strings.Contains(string(raw), `"test_accuracy":null`) {
+		t.Fatalf("metrics %q (%v), want test_accuracy null", raw, err)
+	}
+	s2 := build(t, 4)
+	tr2, _ := train.New(s2.model, s2.opt, blobs(100, 1), nil, train.Config{Epochs: 2, BatchSize: 32}, s2.rand)
+	defer tr2.Close()
+	if err := tr2.LoadState(dir); err != nil {
+		t.Fatal(err)
+	}
+	if h := tr2.History(); len(h) != 1 || !math.IsNaN(h[0].TestAccuracy) {
+		t.Fatalf("history after resume = %+v", h)
 	}
 }

@@ -70,7 +70,9 @@ func addRunFlags(f *pflag.FlagSet, c *runConfig) {
 // Weight averaging: the flags and wiring shared by 'ensemble train' and (when wired)
 // 'temper train'.
 
-// averagingFlags are the weight-averaging options of a run.
+// averagingFlags are the weight-averaging options of a run. The zero value is "no
+// averaging" (EMAEvery and SWAEvery 0 mean 1), so commands that do not register the flags
+// validate it.
 type averagingFlags struct {
 	EMA       float64 `json:"ema,omitempty"`
 	EMAEvery  int     `json:"ema_every,omitempty"`
@@ -95,13 +97,13 @@ func (a *averagingFlags) validate(epochs int) error {
 	switch {
 	case a.EMA != 0 && !(a.EMA > 0 && a.EMA < 1):
 		return usagef("--ema %v out of range (0, 1) (0 = off)", a.EMA)
-	case a.EMAEvery < 1:
+	case a.EMAEvery < 0:
 		return usagef("--ema-every %d out of range [1, ∞)", a.EMAEvery)
 	case a.SWAStart < 0 || a.SWAStart > epochs:
 		return usagef("--swa-start %d out of range [0, epochs=%d] (0 = off)", a.SWAStart, epochs)
 	case !(a.SWALR >= 0) || math.IsInf(a.SWALR, 0):
 		return usagef("--swa-lr %v out of range [0, ∞) (0 = --lr)", a.SWALR)
-	case a.SWAEvery < 1:
+	case a.SWAEvery < 0:
 		return usagef("--swa-every %d out of range [1, ∞)", a.SWAEvery)
 	case !(a.SWAMinLR >= 0) || (a.SWALR > 0 && a.SWAMinLR > a.SWALR):
 		return usagef("--swa-min-lr %v out of range [0, --swa-lr]", a.SWAMinLR)
@@ -142,7 +144,7 @@ func newAveraging(a averagingFlags, m nn.Module, sched schedule.Schedule, stepsP
 		}
 		c := ensemble.SWALRConfig{StartStep: (a.SWAStart - 1) * stepsPerEpoch, LR: a.SWALR}
 		if a.SWACyclic {
-			c.CycleSteps, c.MinLR = a.SWAEvery*stepsPerEpoch, a.SWAMinLR
+			c.CycleSteps, c.MinLR = max(a.SWAEvery, 1)*stepsPerEpoch, a.SWAMinLR
 		}
 		s, err := ensemble.NewSWALR(sched, c)
 		if err != nil {
@@ -291,9 +293,9 @@ func newEnsembleTrainCmd() *cobra.Command {
 (--models), then evaluate the ensemble on the test set.
 
 Members train in parallel when --threads allows: min(threads, members) at a time (capped by
---parallel and by the memory available), each with threads/parallel kernel threads. A
-member's weights depend only on its seed, configuration and kernel threads, never on how
-many members train at once.
+--parallel and by the memory available), each with threads/min(threads, members) kernel
+threads. A member's weights depend only on its seed, its configuration, --threads and
+--members, never on how many members actually train at once.
 
 OUT receives OUT/member-I/ (a 'temper train' folder: model.safetensors, metrics.jsonl,
 summary.json, checkpoint.safetensors; with --ema/--swa-start also model_ema/model_swa)
@@ -533,6 +535,12 @@ func trainMember(ctx context.Context, c runConfig, avg averagingFlags, epochEval
 	if err != nil {
 		return memberResult{}, err
 	}
+	if len(res) > 0 {
+		b, _ := json.MarshalIndent(res, "", "  ")
+		if err := os.WriteFile(filepath.Join(dir, "averaged.json"), append(b, '\n'), 0o644); err != nil {
+			return memberResult{}, err
+		}
+	}
 	io.WriteString(stdout, buf.String())
 	return memberResult{member: mb, averaged: res, secs: tr.TrainSeconds()}, nil
 }
@@ -706,6 +714,11 @@ averaging logits and majority vote.`,
 			}
 			if _, err := os.Stat(args[0]); err != nil {
 				return usagef("ensemble eval: %v", err)
+			}
+			if mp := ensemble.ManifestPath(args[0]); mp != args[0] {
+				if _, err := os.Stat(mp); err != nil {
+					return usagef("ensemble eval: %s holds no %s (not an ensemble folder)", args[0], ensemble.ManifestFile)
+				}
 			}
 			kernel.SetThreads(threads)
 			return evalManifestLast(args[0], dataDir, batch, comb, last, cmd.OutOrStdout())

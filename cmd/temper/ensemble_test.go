@@ -14,7 +14,8 @@ func TestEnsembleBadInputExitTwo(t *testing.T) {
 		{"ensemble", "train", "--members", "0"},
 		{"ensemble", "train", "--ema", "1.5"},
 		{"ensemble", "train", "--epochs", "2", "--swa-start", "3"},
-		{"ensemble", "train", "--swa-every", "0"},
+		{"ensemble", "train", "--swa-every", "-1"},
+		{"ensemble", "train", "--ema-every", "-2"},
 		{"ensemble", "train", "--swa-lr", "0.1", "--swa-min-lr", "0.2"},
 		{"ensemble", "train", "--lrs", "0.1,x"},
 		{"ensemble", "train", "--models", "mlp,nope"},
@@ -30,6 +31,7 @@ func TestEnsembleBadInputExitTwo(t *testing.T) {
 		{"ensemble", "eval", "--combine", "median", "."},
 		{"ensemble", "eval", "--threads", "0", "."},
 		{"ensemble", "eval", "--last", "-1", "."},
+		{"ensemble", "eval", t.TempDir()},
 		{"ensemble", "nope"},
 	}
 	for _, args := range cases {
@@ -98,15 +100,21 @@ func TestEnsembleTrainEval(t *testing.T) {
 	if !strings.Contains(out2, "1 at a time") {
 		t.Errorf("sequential run output:\n%s", out2)
 	}
-	a, b := readSHA(t, par), readSHA(t, seq)
-	if len(a) != 2 || a[0] != b[0] || a[1] != b[1] {
-		t.Errorf("members differ between parallel and sequential training: %v vs %v", a, b)
+	// --parallel 1 keeps the kernel thread count of --threads 2 with 2 members (1).
+	one := filepath.Join(root, "one")
+	if code, out, stderr := runCLI(append(common, "--threads", "2", "--parallel", "1", "--out", one, "--epoch-eval=false")...); code != 0 ||
+		!strings.Contains(out, "1 at a time with 1 kernel thread(s)") {
+		t.Fatalf("--parallel 1: exit %d: %s\n%s", code, stderr, out)
+	}
+	a, b, c := readSHA(t, par), readSHA(t, seq), readSHA(t, one)
+	if len(a) != 2 || a[0] != b[0] || a[1] != b[1] || a[0] != c[0] || a[1] != c[1] {
+		t.Errorf("members differ between parallel and sequential training: %v vs %v vs %v", a, b, c)
 	}
 	if a[0] == a[1] {
 		t.Error("both members are identical")
 	}
 	// The EMA/SWA weights load with 'temper eval'.
-	for _, f := range []string{"model_swa.safetensors", "ema_state.safetensors", "swa_state.safetensors"} {
+	for _, f := range []string{"model_swa.safetensors", "ema_state.safetensors", "swa_state.safetensors", "averaged.json"} {
 		if _, err := os.Stat(filepath.Join(par, "member-0", f)); err != nil {
 			t.Error(err)
 		}

@@ -54,6 +54,8 @@ type runConfig struct {
 	StochasticDepth float64 `json:"stochastic_depth,omitempty"`
 	Augment         string  `json:"augment,omitempty"`
 	Pool            string  `json:"pool,omitempty"`
+	// Weight averaging: --ema, --swa-* (cmd/temper/ensemble.go).
+	Averaging averagingFlags `json:"averaging"`
 }
 
 func defaultRunConfig() runConfig {
@@ -79,6 +81,9 @@ func (c *runConfig) validate() error {
 		return usagef("--history %d out of range [1, ∞)", c.History)
 	case c.MaxIter < 0:
 		return usagef("--max-iter %d out of range [1, ∞)", c.MaxIter)
+	}
+	if err := c.Averaging.validate(c.Epochs); err != nil {
+		return err
 	}
 	return nil
 }
@@ -240,6 +245,7 @@ written atomically after every epoch; continue with --resume DIR).`,
 	f.StringVar(&out, "out", "", "output folder (default runs/MODEL)")
 	f.StringVar(&resume, "resume", "", "continue the run saved in this folder")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar or per-epoch lines")
+	c.Averaging.addFlags(f)
 	addRegularizationFlags(f, &c)
 	f.BoolVar(&c.EvalTrain, "eval-train", false, "also report the loss on the whole training set (eval mode) after each epoch")
 	f.BoolVar(&c.FullBatch, "full-batch", false, "second-order optimizers: full-batch mode (their default unless --batch is given)")
@@ -281,6 +287,10 @@ func runTrain(ctx context.Context, c runConfig, out, resume string, progress io.
 	if err != nil {
 		return err
 	}
+	avg, sched, err := newAveraging(c.Averaging, m, sched, steps)
+	if err != nil {
+		return err
+	}
 	cfgJSON, _ := json.Marshal(c)
 	tcfg := train.Config{
 		Epochs: c.Epochs, BatchSize: c.Batch, Threads: c.Threads, LabelSmoothing: c.LabelSmoothing, EvalTrain: c.EvalTrain,
@@ -289,6 +299,7 @@ func runTrain(ctx context.Context, c runConfig, out, resume string, progress io.
 	if err := applyRegularizers(c, m, &tcfg, dataRand); err != nil {
 		return err
 	}
+	tcfg.Hooks = append(tcfg.Hooks, avg.hooks(out)...)
 	tr, err := train.New(m, opt, trainSet, testSet, tcfg, dataRand)
 	if err != nil {
 		return usageError{err}
@@ -296,6 +307,9 @@ func runTrain(ctx context.Context, c runConfig, out, resume string, progress io.
 	defer tr.Close()
 	if resume != "" {
 		if err := tr.LoadState(resume); err != nil {
+			return err
+		}
+		if err := avg.loadState(resume); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "resumed %s after epoch %d\n", resume, tr.Epoch())
@@ -308,6 +322,9 @@ func runTrain(ctx context.Context, c runConfig, out, resume string, progress io.
 	hist := tr.History()
 	last := hist[len(hist)-1]
 	if err := saveModel(filepath.Join(out, "model.safetensors"), m, c); err != nil {
+		return err
+	}
+	if _, err := avg.finish(out, c, trainSet, testSet, stdout); err != nil {
 		return err
 	}
 	n := 0

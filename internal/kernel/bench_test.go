@@ -105,6 +105,9 @@ func init() {
 			impl.kc, impl.nc = kc, roundUp(nc, impl.nr)
 		}
 	}
+	if v, err := strconv.ParseFloat(os.Getenv("TEMPER_GEMM_PARFLOPS"), 64); err == nil {
+		parallelFlops = v
+	}
 	if v, err := strconv.Atoi(os.Getenv("TEMPER_GEMM_INPLACE")); err == nil {
 		inPlaceRows = v
 	}

@@ -18,7 +18,7 @@ func bnBackDxAVX512(dx, grad, y, x *float32, n int, k, b, c float32, relu, acc i
 func maxPool2x2AVX512(y, idx, x *float32, oh, ow, w int)
 
 //go:noescape
-func poolBackSumsAVX512(grad, y, idx, x *float32, n, nx int, mean float32, out *float32)
+func gatherIdxAVX512(dst, src, idx *float32, n, nsrc int)
 
 //go:noescape
 func poolScatterAddAVX512(dx, grad, y, idx *float32, n, ndx int, k float32)

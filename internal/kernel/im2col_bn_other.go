@@ -11,7 +11,5 @@ func bnBackDxAVX512(dx, grad, y, x *float32, n int, k, b, c float32, relu, acc i
 
 func maxPool2x2AVX512(y, idx, x *float32, oh, ow, w int) { panic("unreachable") }
 
-func poolBackSumsAVX512(grad, y, idx, x *float32, n, nx int, mean float32, out *float32) {
-	panic("unreachable")
-}
+func gatherIdxAVX512(dst, src, idx *float32, n, nsrc int) { panic("unreachable") }
 func poolScatterAddAVX512(dx, grad, y, idx *float32, n, ndx int, k float32) { panic("unreachable") }

@@ -138,7 +138,14 @@ func TestPoolBackward(t *testing.T) {
 			if gen {
 				impl = generic
 			}
-			sg, sgx := PoolBackwardSums(g, y, idx, x, 0.2)
+			xsel := make([]float32, len(idx))
+			GatherIdx(xsel, x, idx)
+			for q, k := range idx {
+				if xsel[q] != x[int(k)] {
+					t.Fatalf("%dx%d generic=%v: GatherIdx[%d] = %v, want %v", h, w, gen, q, xsel[q], x[int(k)])
+				}
+			}
+			sg, sgx := BNBackwardSums(g, y, xsel, 0.2, true)
 			if math.Abs(float64(sg)-wg) > 1e-4 || math.Abs(float64(sgx)-wgx) > 1e-4 {
 				t.Errorf("%dx%d generic=%v: sums %v %v, want %v %v", h, w, gen, sg, sgx, wg, wgx)
 			}

@@ -44,29 +44,22 @@ func maxPool2x2Generic(y, idx, x []float32, oh, ow, w int) {
 	}
 }
 
-// PoolBackwardSums returns Σ g·m and Σ g·m·(x[idx] − mean) over the pooled gradient g,
-// where m = [y > 0] (y the pooled, ReLU'd output) and idx the argmax indices into the
-// plane x (as written by MaxPool2x2). It is the reduction of batch norm's backward pass
-// when BN, ReLU and 2×2 max pooling are fused.
-func PoolBackwardSums(g, y, idx, x []float32, mean float32) (sg, sgx float32) {
-	if len(y) != len(g) || len(idx) != len(g) {
-		panic("kernel: PoolBackwardSums length mismatch")
+// GatherIdx sets dst[q] = src[idx[q]] for float32-encoded indices idx (as written by
+// MaxPool2x2). Indices must lie in [0, len(src)).
+func GatherIdx(dst, src, idx []float32) {
+	if len(idx) != len(dst) {
+		panic("kernel: GatherIdx length mismatch")
 	}
-	if len(g) == 0 {
-		return 0, 0
+	if len(dst) == 0 {
+		return
 	}
 	if useBNAsm() {
-		var out [2]float32
-		poolBackSumsAVX512(&g[0], &y[0], &idx[0], &x[0], len(g), len(x), mean, &out[0])
-		return out[0], out[1]
+		gatherIdxAVX512(&dst[0], &src[0], &idx[0], len(dst), len(src))
+		return
 	}
-	for q, v := range g {
-		if y[q] > 0 {
-			sg += v
-			sgx += v * (x[int(idx[q])] - mean)
-		}
+	for q, k := range idx {
+		dst[q] = src[int(k)]
 	}
-	return sg, sgx
 }
 
 // PoolScatterAdd adds k·g[q] to dx[idx[q]] wherever y[q] > 0. Indices must be distinct

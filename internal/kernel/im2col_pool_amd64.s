@@ -160,62 +160,36 @@ done:
 	MOVWLZX (R13)(AX*2), DX \
 	KMOVW DX, K1
 
-// func poolBackSumsAVX512(grad, y, idx, x *float32, n, nx int, mean float32, out *float32)
-// Indices are clamped to [0, nx) before gathering (they always are in range when idx
-// comes from MaxPool2x2; the clamp keeps a corrupted index from reading out of bounds).
-TEXT ·poolBackSumsAVX512(SB), NOSPLIT, $0-64
-	MOVQ grad+0(FP), SI
-	MOVQ y+8(FP), R8
+// func gatherIdxAVX512(dst, src, idx *float32, n, nsrc int)
+// Indices are clamped to [0, nsrc) (they are in range when idx comes from MaxPool2x2; the
+// clamp keeps a corrupted index from reading out of bounds).
+TEXT ·gatherIdxAVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), R10
 	MOVQ idx+16(FP), R9
-	MOVQ x+24(FP), R10
-	MOVQ n+32(FP), CX
-	MOVQ nx+40(FP), R11
+	MOVQ n+24(FP), CX
+	MOVQ nsrc+32(FP), R11
 	DECQ R11
 	VPBROADCASTD R11, Z10
-	VBROADCASTSS mean+48(FP), Z4
-	MOVQ out+56(FP), DI
 	LEAQ poolMask<>(SB), R13
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z7, Z7, Z7
 	VPXORD Z11, Z11, Z11
-pbloop:
+gloop:
 	TESTQ CX, CX
-	JLE pbdone
+	JLE gdone
 	POOLTAIL
-	VMOVUPS.Z (R8), K1, Z5
-	VCMPPS $0x1e, Z7, Z5, K1, K2
-	VMOVUPS.Z (SI), K2, Z5
-	VMOVUPS.Z (R9), K2, Z6
+	VMOVUPS.Z (R9), K1, Z6
 	VCVTTPS2DQ Z6, Z6
 	VPMAXSD Z11, Z6, Z6
 	VPMINSD Z10, Z6, Z6
 	VXORPS Z8, Z8, Z8
-	KMOVW K2, K3
+	KMOVW K1, K3
 	VGATHERDPS (R10)(Z6*4), K3, Z8
-	VSUBPS.Z Z4, Z8, K2, Z8
-	VADDPS Z5, Z0, Z0
-	VFMADD231PS Z8, Z5, Z1
-	ADDQ $64, SI
-	ADDQ $64, R8
+	VMOVUPS Z8, K1, (DI)
+	ADDQ $64, DI
 	ADDQ $64, R9
 	SUBQ $16, CX
-	JMP pbloop
-pbdone:
-	VEXTRACTF32X8 $1, Z0, Y5
-	VADDPS Y5, Y0, Y0
-	VEXTRACTF128 $1, Y0, X5
-	VADDPS X5, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	VEXTRACTF32X8 $1, Z1, Y5
-	VADDPS Y5, Y1, Y1
-	VEXTRACTF128 $1, Y1, X5
-	VADDPS X5, X1, X1
-	VHADDPS X1, X1, X1
-	VHADDPS X1, X1, X1
-	MOVSS X0, (DI)
-	MOVSS X1, 4(DI)
+	JMP gloop
+gdone:
 	VZEROUPPER
 	RET
 
