@@ -270,22 +270,8 @@ func conv2dBackward(o *ag.Var) {
 	kernel.Parallel(j.threads, 1, j.fn)
 	if j.needW {
 		dw := w.GradBuf().Data()
-		K := geom.Rows() / opt.Groups
-		og := out / opt.Groups
 		for i := 0; i < j.threads; i++ {
-			part := j.dwPart[i*kw : (i+1)*kw]
-			if K >= og {
-				kernel.Axpy(1, part, dw)
-				continue
-			}
-			for gi := 0; gi < opt.Groups; gi++ { // per-group partials stored as (K, og)
-				pg, dg := part[gi*og*K:(gi+1)*og*K], dw[gi*og*K:(gi+1)*og*K]
-				for k := 0; k < K; k++ {
-					for o := 0; o < og; o++ {
-						dg[o*K+k] += pg[k*og+o]
-					}
-				}
-			}
+			kernel.Axpy(1, j.dwPart[i*kw:(i+1)*kw], dw)
 		}
 	}
 	if j.needB {
@@ -316,6 +302,10 @@ const (
 	convForward = iota
 	convBackward
 )
+
+// convDotRows is the largest number of weight rows per filter (C/g·KH·KW) for which the
+// weight gradient is computed by dot products instead of sgemm.
+const convDotRows = 16
 
 // convTargetCols is the number of columns (images × output pixels) unrolled at a time per
 // thread: wide enough for an efficient sgemm, small enough to stay in L2/L3.
@@ -521,13 +511,20 @@ func (j *convJob) backward(tid, n0, n1 int, cols, gbuf []float32) {
 				}
 			}
 			for gi := 0; gi < j.groups; gi++ {
-				if K < og {
-					// Few rows per filter (a first layer): dWᵀ = cols·Gᵀ keeps the narrow
-					// dimension on the micro-kernel's short side (see convJob.dwTransposed).
-					kernel.Sgemm(false, true, K, og, ld, 1, cols[gi*K*ld:], ld, gb[gi*og*ld:], ld, 1, dw[gi*og*K:], og)
-				} else {
-					kernel.Sgemm(false, true, og, K, ld, 1, gb[gi*og*ld:], ld, cols[gi*K*ld:], ld, 1, dw[gi*og*K:], K)
+				if K <= convDotRows {
+					// Few rows per filter (a first layer on a 1-channel image): K dot
+					// products per output channel beat an sgemm whose operands would both
+					// be packed transposed.
+					for o := 0; o < og; o++ {
+						grow := gb[(gi*og+o)*ld : (gi*og+o+1)*ld]
+						dwo := dw[(gi*og+o)*K : (gi*og+o+1)*K]
+						for k := range dwo {
+							dwo[k] += kernel.Dot(grow, cols[(gi*K+k)*ld:(gi*K+k+1)*ld])
+						}
+					}
+					continue
 				}
+				kernel.Sgemm(false, true, og, K, ld, 1, gb[gi*og*ld:], ld, cols[gi*K*ld:], ld, 1, dw[gi*og*K:], K)
 			}
 		}
 		if j.dx != nil {

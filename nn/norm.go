@@ -23,7 +23,10 @@ import (
 // as PyTorch raises, instead of producing NaN.
 //
 // State-dict names match PyTorch: weight (γ), bias (β), running_mean, running_var,
-// num_batches_tracked (stored as float32 here; int64 in PyTorch).
+// num_batches_tracked (stored as float32 here; int64 in PyTorch). Differences from
+// PyTorch: running statistics are always tracked (no track_running_stats=False); batch
+// sums use float32 lanes combined in float64 with a per-channel shift (one pass) rather
+// than Welford's algorithm.
 type BatchNorm struct {
 	Features int
 	// Eps and Momentum as validated by the constructor.

@@ -220,7 +220,7 @@ func maxPoolBackwardPlanes(j *parJob, lo, hi int) {
 // AvgPool2D averages each window (PyTorch's nn.AvgPool2d with ceil_mode=False):
 // y[n,c,i,j] = (1/D) Σ_{p,q} x[n,c, i·s−pad+p, j·s−pad+q] with padded zeros, where D is the
 // window size (count_include_pad=True, the default) or, with ExcludePadding, the number
-// of in-image elements.
+// of in-image elements. PyTorch's divisor_override and ceil_mode are not supported.
 type AvgPool2D struct {
 	Kernel         int
 	ExcludePadding bool

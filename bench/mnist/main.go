@@ -6,7 +6,8 @@
 //
 // PyTorch runs twice: as installed, and with OPENBLAS_CORETYPE=SkylakeX (Debian's OpenBLAS
 // misdetects this CPU; the override gives its real speed). The temper binary is built
-// first so compilation is not timed.
+// first so compilation is not timed. temper runs the reference recipe exactly (--lr 0.05
+// --schedule const), not its one-cycle default, so both sides do the same work.
 package main
 
 import (
@@ -80,7 +81,7 @@ func main() {
 	check(build.Run())
 
 	var rows []result
-	out, rss, wall, err := runCmd(nil, bin, "train", "--model", *model, "--epochs", fmt.Sprint(*epochs),
+	out, rss, wall, err := runCmd(nil, bin, "train", "--model", *model, "--lr", "0.05", "--schedule", "const", "--epochs", fmt.Sprint(*epochs),
 		"--threads", fmt.Sprint(*threads), "--out", filepath.Join(tmp, "run"), "-q")
 	check(err)
 	var s map[string]any

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/temperml/temper/checkpoint"
 	"github.com/temperml/temper/data"
 	"github.com/temperml/temper/internal/kernel"
@@ -86,6 +87,23 @@ func (c *runConfig) validate() error {
 		return err
 	}
 	return nil
+}
+
+// recipeLR is the default (peak) learning rate of each optimizer under the default
+// one-cycle schedule.
+var recipeLR = map[string]float64{"sgd": 0.2, "momentum": 0.2, "nesterov": 0.2, "adam": 0.003, "adamw": 0.003, "rmsprop": 0.001, "adagrad": 0.01}
+
+// applyRecipeDefaults fills the learning rate the user did not give from the optimizer's
+// default recipe. temper's default recipe is the reference network and optimizer of
+// shared/bench/torch_mnist.py (SGD, Nesterov momentum 0.9, weight decay 5e-4, batch 128)
+// with a one-cycle learning rate (Smith & Topin 2018; fastai's fit_one_cycle) peaking at
+// 0.2; `--lr 0.05 --schedule const` is the PyTorch reference recipe exactly.
+func applyRecipeDefaults(f *pflag.FlagSet, c *runConfig) {
+	if !f.Changed("lr") {
+		if lr, ok := recipeLR[c.Optim]; ok {
+			c.LR = lr
+		}
+	}
 }
 
 // buildOptimizer maps the flags to an optimizer over the model's parameters.
@@ -205,6 +223,9 @@ written atomically after every epoch; continue with --resume DIR).`,
 					out = resume
 				}
 			}
+			if resume == "" {
+				applyRecipeDefaults(cmd.Flags(), &c)
+			}
 			if err := c.validate(); err != nil {
 				return err
 			}
@@ -233,11 +254,11 @@ written atomically after every epoch; continue with --resume DIR).`,
 	f.IntVar(&c.Epochs, "epochs", c.Epochs, "epochs to train")
 	f.IntVar(&c.Batch, "batch", c.Batch, "minibatch size")
 	f.StringVar(&c.Optim, "optim", c.Optim, "optimizer: sgd (with --momentum/--nesterov), "+fmt.Sprint(optim.Names)+", or second-order lbfgs, bfgs, newton")
-	f.Float64Var(&c.LR, "lr", c.LR, "learning rate")
+	f.Float64Var(&c.LR, "lr", c.LR, "learning rate (the one-cycle peak with the default schedule); default by optimizer: sgd/momentum/nesterov 0.2, adam/adamw 0.003, rmsprop 0.001, adagrad 0.01")
 	f.Float64Var(&c.Momentum, "momentum", c.Momentum, "momentum (sgd, rmsprop)")
 	f.BoolVar(&c.Nesterov, "nesterov", c.Nesterov, "Nesterov momentum (sgd)")
 	f.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "weight decay (coupled L2 in the gradient; decoupled for adamw)")
-	f.StringVar(&c.Schedule, "schedule", "", "learning-rate schedule SPEC, e.g. step:size=5,gamma=0.1 (see schedule.Parse)")
+	f.StringVar(&c.Schedule, "schedule", "onecycle", "learning-rate schedule SPEC, e.g. const, step:size=5,gamma=0.1 (see schedule.Parse)")
 	f.Float64Var(&c.LabelSmoothing, "label-smoothing", 0, "label smoothing of the cross-entropy target")
 	f.IntVar(&c.TrainSize, "train-size", 0, "train on the first N training images only (0 = all)")
 	f.Uint64Var(&c.Seed, "seed", c.Seed, "random seed (init, shuffling, dropout)")

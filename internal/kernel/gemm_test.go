@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -342,6 +345,35 @@ func TestPackers(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestEnvSelectsKernel runs this test binary again with TEMPER_KERNEL set and checks the
+// path it reports.
+func TestEnvSelectsKernel(t *testing.T) {
+	if os.Getenv("TEMPER_KERNEL_CHILD") == "1" {
+		fmt.Printf("kernel=%s\n", Name())
+		return
+	}
+	best := Available()[0]
+	tests := []struct{ env, want string }{
+		{"generic", "generic"},
+		{"nonsense", best},
+		{"", best},
+	}
+	for _, name := range Available() {
+		tests = append(tests, struct{ env, want string }{name, name})
+	}
+	for _, tt := range tests {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestEnvSelectsKernel$")
+		cmd.Env = append(os.Environ(), "TEMPER_KERNEL_CHILD=1", "TEMPER_KERNEL="+tt.env)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("TEMPER_KERNEL=%s: %v\n%s", tt.env, err, out)
+		}
+		if !strings.Contains(string(out), "kernel="+tt.want+"\n") {
+			t.Errorf("TEMPER_KERNEL=%q: output %q, want kernel=%s", tt.env, out, tt.want)
 		}
 	}
 }

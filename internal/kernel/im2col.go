@@ -7,12 +7,12 @@ import "fmt"
 // dilations DH, DW (>= 1). OH and OW are the output size, set by Init:
 // OH = ⌊(H + 2·PH − DH·(KH−1) − 1)/SH⌋ + 1, and likewise OW (PyTorch's formula).
 type ConvGeom struct {
-	C, H, W        int
-	KH, KW         int
-	SH, SW         int
-	PH, PW         int
-	DH, DW         int
-	OH, OW         int
+	C, H, W int
+	KH, KW  int
+	SH, SW  int
+	PH, PW  int
+	DH, DW  int
+	OH, OW  int
 }
 
 // Init computes OH and OW and checks the geometry, returning an error naming the value
@@ -177,6 +177,23 @@ func Col2im(g *ConvGeom, dx []float32, cols []float32, ld int) {
 // zeroEdges zeroes columns [0, xlo) and [xhi, w) of rows [ylo, yhi) of the w-wide row
 // blocks of r (a few elements per row: plain stores, not clear calls).
 func zeroEdges(r []float32, w, ylo, yhi, xlo, xhi int) {
+	if xlo == 0 && xhi == w {
+		return
+	}
+	if yhi > ylo && xlo <= 1 && w-xhi <= 1 { // a 3×3 pad-1 window: one column each side
+		r = r[ylo*w : yhi*w]
+		if xlo == 1 {
+			for b := 0; b < len(r); b += w {
+				r[b] = 0
+			}
+		}
+		if xhi == w-1 {
+			for b := w - 1; b < len(r); b += w {
+				r[b] = 0
+			}
+		}
+		return
+	}
 	for oy := ylo; oy < yhi; oy++ {
 		b := oy * w
 		for x := 0; x < xlo; x++ {

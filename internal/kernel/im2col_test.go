@@ -96,7 +96,7 @@ func TestIm2colCol2im(t *testing.T) {
 // BenchmarkConvGemm times the per-sample GEMMs of the cnn model's second conv layer
 // (32->64, 3x3, 14x14) single-threaded, for comparison with one batched GEMM.
 func BenchmarkConvGemm(b *testing.B) {
-	for _, s := range []struct{ m, n, k int }{{64, 196, 288}, {64, 980, 288}, {32, 784, 9}, {9, 32, 784}, {288, 980, 64}, {64, 288, 980}} {
+	for _, s := range []struct{ m, n, k int }{{64, 196, 288}, {64, 980, 288}, {64, 3136, 288}, {980, 64, 288}, {32, 784, 9}, {9, 32, 784}, {288, 980, 64}, {64, 288, 980}} {
 		b.Run(fmt.Sprintf("%dx%dx%d", s.m, s.n, s.k), func(b *testing.B) {
 			prev := Threads()
 			SetThreads(1)

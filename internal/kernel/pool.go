@@ -7,14 +7,11 @@ import (
 	"time"
 )
 
-// The worker pool: Threads()-1 persistent goroutines plus the calling goroutine (at
-// most 1024 workers). A parallel region splits [0, n) into contiguous chunks that depend
-// only on n, grain and Threads(); chunk 0 runs on the caller, chunk i on worker i-1.
-// One region runs at a time: a region started while another is running (another
-// goroutine, or a nested call from inside a chunk) runs its chunks one after another on
-// its caller, with the same split, so results never depend on scheduling. Workers poll
-// for a new task for spinTime after each one before they park, so back-to-back kernels
-// do not pay a goroutine wake-up each.
+// The worker pool: Threads()-1 persistent goroutines plus the calling goroutine. A
+// parallel region splits [0, n) into contiguous chunks that depend only on n, grain and
+// Threads(); the caller and the workers claim chunks until none is left (see region).
+// Workers poll for a new region for spinTime after each one before they park, so
+// back-to-back kernels do not pay a goroutine wake-up each.
 
 var threads atomic.Int32
 
@@ -39,67 +36,96 @@ type funcRunner func(lo, hi int)
 
 func (f funcRunner) run(lo, hi int) { f(lo, hi) }
 
-type task struct {
-	r      runner
-	lo, hi int
-}
-
-// spinTime is how long an idle worker keeps polling for the next task (yielding its P
-// between polls) before it parks, and how long the caller polls for the workers to
-// finish before it blocks. Training issues kernels back to back; waking a parked
-// goroutine costs several microseconds, more than the small products take.
+// spinTime is how long an idle worker keeps polling for the next region (yielding its
+// P between polls) before it parks, and how long a caller polls for the last chunks of
+// its region before it polls more slowly. Training issues kernels back to back; waking a
+// parked goroutine costs several microseconds, more than the small products take.
 const spinTime = 50 * time.Microsecond
 
-type pool struct {
-	mu      sync.Mutex // held for the duration of one parallel region
-	workers []chan task
-	pending atomic.Int32  // tasks of the current region not finished
-	done    chan struct{} // one token per finished task
-	panicMu sync.Mutex
-	panicV  any
+// region is one parallel region. Its chunks are claimed with an atomic counter by the
+// caller and by every worker it notified, whoever comes first: a worker that is slow to
+// be scheduled (the machine may be shared) never delays the region; it finds no chunk
+// left and only drops its reference. The split is fixed, so which goroutine runs a chunk
+// does not change any result.
+type region struct {
+	r              runner
+	n, size, count int
+	next, done     atomic.Int32
+	refs           atomic.Int32 // the caller and the notified workers; 0 returns it to the pool
+	panicMu        sync.Mutex
+	panicV         any
 }
 
-var thePool = pool{done: make(chan struct{}, 1024)}
+var regionPool = sync.Pool{New: func() any { return new(region) }}
 
-func (p *pool) worker(ch chan task) {
+// work runs chunks of g until none is left.
+func (g *region) work() {
 	for {
-		var t task
-		select {
-		case t = <-ch:
-		default:
-			t = p.idle(ch)
+		i := int(g.next.Add(1)) - 1
+		if i >= g.count {
+			return
 		}
-		p.exec(t)
+		g.runChunk(i)
+	}
+}
+
+func (g *region) runChunk(i int) {
+	defer func() {
+		if v := recover(); v != nil {
+			g.panicMu.Lock()
+			if g.panicV == nil {
+				g.panicV = v
+			}
+			g.panicMu.Unlock()
+		}
+		g.done.Add(1)
+	}()
+	lo := i * g.size
+	g.r.run(lo, min(lo+g.size, g.n))
+}
+
+func (g *region) release() {
+	if g.refs.Add(-1) == 0 {
+		g.r = nil
+		regionPool.Put(g)
+	}
+}
+
+type pool struct {
+	mu      sync.Mutex // guards workers
+	workers []chan *region
+}
+
+var thePool pool
+
+func worker(ch chan *region) {
+	for {
+		var g *region
+		select {
+		case g = <-ch:
+		default:
+			g = idle(ch)
+		}
+		g.work()
+		g.release()
 	}
 }
 
 // idle polls ch for up to spinTime, then blocks on it.
-func (p *pool) idle(ch chan task) task {
+func idle(ch chan *region) *region {
 	start := time.Now()
-	for time.Since(start) < spinTime {
-		runtime.Gosched()
-		select {
-		case t := <-ch:
-			return t
-		default:
+	for i := 0; ; i++ {
+		if len(ch) > 0 {
+			return <-ch
+		}
+		if i%64 == 63 {
+			if time.Since(start) > spinTime {
+				break
+			}
+			runtime.Gosched()
 		}
 	}
 	return <-ch
-}
-
-func (p *pool) exec(t task) {
-	defer func() {
-		if v := recover(); v != nil {
-			p.panicMu.Lock()
-			if p.panicV == nil {
-				p.panicV = v
-			}
-			p.panicMu.Unlock()
-		}
-		p.pending.Add(-1)
-		p.done <- struct{}{}
-	}()
-	t.r.run(t.lo, t.hi)
 }
 
 // split returns the number of chunks and the chunk size for n items.
@@ -118,10 +144,12 @@ func split(n, grain, t int) (chunks, size int) {
 }
 
 // Parallel splits [0, n) into at most Threads() contiguous chunks of at least grain
-// items (the last may be shorter) and runs f on each, the first on the caller and the
-// others on the pool's workers, and waits for all. The split depends only on n, grain
-// and Threads(), so results are deterministic for a fixed thread count. A panic in f is
-// re-raised on the caller. Parallel itself does not allocate.
+// items (the last may be shorter), runs f on each, on the caller and the pool's workers,
+// and waits for all. The split depends only on n, grain and Threads(), so results are
+// deterministic for a fixed thread count (f must not depend on which goroutine runs a
+// chunk). Parallel may be called from several goroutines and from inside f; a call
+// that finds no idle worker runs its chunks on the caller. A panic in f is re-raised on
+// the caller. Parallel itself does not allocate.
 func Parallel(n, grain int, f func(lo, hi int)) {
 	parallelRun(n, grain, funcRunner(f))
 }
@@ -136,43 +164,45 @@ func parallelRun(n, grain int, r runner) {
 		return
 	}
 	p := &thePool
-	if chunks-1 > cap(p.done) || !p.mu.TryLock() {
-		for lo := 0; lo < n; lo += size {
-			r.run(lo, min(lo+size, n))
-		}
-		return
-	}
+	p.mu.Lock()
 	for len(p.workers) < chunks-1 {
-		ch := make(chan task, 1)
+		ch := make(chan *region, 1)
 		p.workers = append(p.workers, ch)
-		go p.worker(ch)
+		go worker(ch)
 	}
-	p.pending.Store(int32(chunks - 1))
-	for i := 1; i < chunks; i++ {
-		lo := i * size
-		p.workers[i-1] <- task{r: r, lo: lo, hi: min(lo+size, n)}
-	}
-	var callerPanic any
-	func() {
-		defer func() { callerPanic = recover() }()
-		r.run(0, size)
-	}()
-	if p.pending.Load() != 0 {
-		start := time.Now()
-		for p.pending.Load() != 0 && time.Since(start) < spinTime {
-			runtime.Gosched()
+	workers := p.workers[:chunks-1]
+	p.mu.Unlock()
+
+	g := regionPool.Get().(*region)
+	g.r, g.n, g.size, g.count = r, n, size, chunks
+	g.next.Store(0)
+	g.done.Store(0)
+	g.panicV = nil
+	g.refs.Store(1)
+	for _, ch := range workers {
+		g.refs.Add(1)
+		select {
+		case ch <- g:
+		default: // busy with an earlier region: not needed
+			g.refs.Add(-1)
 		}
 	}
-	for i := 1; i < chunks; i++ {
-		<-p.done
+	g.work()
+	if int(g.done.Load()) < chunks {
+		start := time.Now()
+		for int(g.done.Load()) < chunks {
+			if time.Since(start) < spinTime {
+				runtime.Gosched()
+			} else {
+				time.Sleep(20 * time.Microsecond)
+			}
+		}
 	}
-	wp := p.panicV
-	p.panicV = nil
-	p.mu.Unlock()
-	if callerPanic != nil {
-		panic(callerPanic)
-	}
-	if wp != nil {
-		panic(wp)
+	g.panicMu.Lock()
+	pv := g.panicV
+	g.panicMu.Unlock()
+	g.release()
+	if pv != nil {
+		panic(pv)
 	}
 }
