@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"strconv"
+
 	"github.com/spf13/pflag"
 	"github.com/temperml/temper/ag"
 	"github.com/temperml/temper/augment"
@@ -20,6 +23,74 @@ func addRegularizationFlags(f *pflag.FlagSet, c *runConfig) {
 	f.Float64Var(&c.StochasticDepth, "stochastic-depth", 0, "stochastic depth: survival probability p_L of the last residual block (0: off; Huang 2016)")
 	f.StringVar(&c.Augment, "augment", "", "data augmentation SPEC, e.g. crop:pad=2+rotate:deg=10 (see augment.Parse)")
 	f.StringVar(&c.Pool, "pool", "max", "pooling of the cnn models: max or fractional (Graham 2014)")
+	f.Var(invertedBool{&c.NoBatchNorm}, "batchnorm", "keep the model's batch normalization layers (--batchnorm=false removes them, to measure what BN buys)")
+	f.Lookup("batchnorm").NoOptDefVal = "true"
+}
+
+// invertedBool is a pflag value that stores the negation of the flag (--batchnorm=false
+// sets NoBatchNorm, whose zero value keeps the default).
+type invertedBool struct{ p *bool }
+
+func (b invertedBool) String() string {
+	if b.p == nil {
+		return "true"
+	}
+	return fmt.Sprint(!*b.p)
+}
+func (b invertedBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*b.p = !v
+	return nil
+}
+func (b invertedBool) Type() string { return "bool" }
+
+// removeBatchNorm replaces every BatchNorm inside a Sequential by what it fused (ReLU, 2×2
+// max pooling) or by nothing, and returns how many it removed.
+func removeBatchNorm(m nn.Module) (int, error) {
+	n := 0
+	var visit func(m nn.Module) error
+	visit = func(m nn.Module) error {
+		if s, ok := m.(*nn.Sequential); ok {
+			for i, l := range s.Layers {
+				bn, ok := l.(*nn.BatchNorm)
+				if !ok {
+					if err := visit(l); err != nil {
+						return err
+					}
+					continue
+				}
+				var repl []nn.Module
+				if bn.FuseReLU {
+					repl = append(repl, nn.ReLU{})
+				}
+				if bn.FuseMaxPool2 {
+					p, err := nn.NewMaxPool2D(2, nn.PoolConfig{})
+					if err != nil {
+						return err
+					}
+					repl = append(repl, p)
+				}
+				s.Layers[i] = nn.NewSequential(repl...)
+				n++
+			}
+			return nil
+		}
+		if p, ok := m.(nn.Parent); ok {
+			for _, c := range p.Children() {
+				if _, isBN := c.M.(*nn.BatchNorm); isBN {
+					return fmt.Errorf("model has a batch norm outside a Sequential (%s); cannot remove it", c.Name)
+				}
+				if err := visit(c.M); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return n, visit(m)
 }
 
 // buildModel builds the named model and applies the structural regularizers of c. The
@@ -33,6 +104,15 @@ func buildModel(c runConfig, shape []int, classes int, r *rng.Stream) (nn.Module
 	m, err := nn.Build(c.Model, mc, r)
 	if err != nil {
 		return nil, usageError{err}
+	}
+	if c.NoBatchNorm {
+		n, err := removeBatchNorm(m)
+		if err != nil {
+			return nil, usagef("--batchnorm=false: %v", err)
+		}
+		if n == 0 {
+			return nil, usagef("--batchnorm=false: model %s has no batch norm", c.Model)
+		}
 	}
 	if c.DropoutMode != "" && c.DropoutMode != "inverted" {
 		mode, err := regularize.ParseDropoutMode(c.DropoutMode)

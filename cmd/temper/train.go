@@ -55,6 +55,7 @@ type runConfig struct {
 	StochasticDepth float64 `json:"stochastic_depth,omitempty"`
 	Augment         string  `json:"augment,omitempty"`
 	Pool            string  `json:"pool,omitempty"`
+	NoBatchNorm     bool    `json:"no_batchnorm,omitempty"`
 	// Weight averaging: --ema, --swa-* (cmd/temper/ensemble.go).
 	Averaging averagingFlags `json:"averaging"`
 }

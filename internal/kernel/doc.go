@@ -36,7 +36,7 @@
 //     than half a tile with many rows is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ. The split
 //     depends only on the shapes and Threads(), and every element of C is computed by
 //     the same sequence of operations in any run, so results are bit-identical for a
-//     fixed thread count. Products below 1 MFLOP run on the caller alone.
+//     fixed thread count. Products below 2 MFLOP run on the caller alone.
 //
 // # Paths
 //

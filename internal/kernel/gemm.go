@@ -50,7 +50,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	slivN := (n + im.nr - 1) / im.nr
 	t := Threads()
 	if 2*float64(m)*float64(n)*float64(k) < parallelFlops {
-		t = 1 // below ~5 µs of work a parallel region does not pay
+		t = 1 // below ~15 µs of work a parallel region does not pay on a busy machine
 	}
 
 	splitN := slivN >= 2*t || slivN >= slivM
@@ -406,7 +406,7 @@ func store4(c []float32, alpha, beta float32, v0, v1, v2, v3 float32) {
 }
 
 // parallelFlops is the size (2mnk) below which Sgemm runs on the caller alone.
-var parallelFlops = 1e6
+var parallelFlops = 2e6
 
 // inPlaceRows is the number of row slivers of A up to which B is read in place.
 var inPlaceRows = 2
