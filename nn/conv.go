@@ -64,6 +64,7 @@ type bnStatsLink struct {
 	part    []float32 // per thread, per channel: Σ(y−b) and Σ(y−b)² as float64 pairs
 	threads int
 	shift   []float32 // b (nil: no bias)
+	dead    bool      // the BN stopped consuming the sums
 }
 
 // fuseConvBN makes conv compute bn's batch statistics in its output pass (training
@@ -211,8 +212,13 @@ func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int, link *bnStatsLink) *ag.
 		j.b = b.Value.Data()
 	}
 	if link != nil {
+		if link.out != nil {
+			// The BN did not consume the previous sums: it is no longer applied to this
+			// conv's output (e.g. removed from the model). Stop computing them.
+			link.dead = true
+		}
 		link.out = nil
-		if link.bn.training {
+		if link.bn.training && !link.dead {
 			link.part = t.Empty(j.threads, 4*out).Data()
 			link.threads, link.shift = j.threads, j.b
 			j.stats = link.part
@@ -231,7 +237,7 @@ func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int, link *bnStatsLink) *ag.
 	}
 	v.AuxI = aux
 	v.Aux = saved
-	if link != nil && link.bn.training {
+	if link != nil && link.bn.training && !link.dead {
 		link.out = v
 	}
 	return v

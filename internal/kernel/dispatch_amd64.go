@@ -14,9 +14,6 @@ func kernAVX2T_6x16(k int, a *float32, lda int, b, c *float32, ldc int, alpha, b
 // Packing routines in pack_amd64.s (AVX-512).
 
 //go:noescape
-func gatherPack16(dst, src *float32, ld, kc, rowMask, widthMask, dstStride int)
-
-//go:noescape
 func rowsPack(dst, src *float32, ld, kc, nsl, slStride, masks int)
 
 //go:noescape
@@ -46,23 +43,6 @@ func kernAVX2(k int, ap, bp []float32, ldb int, c []float32, ldc int, alpha, bet
 func kernAVX2Full(k int, ap, bp, c []float32, ldc int, alpha, beta float32) {
 	_, _, _ = ap[6*k-1], bp[16*k-1], c[5*ldc+15]
 	kernAVX2T_6x16(k, &ap[0], 6, &bp[0], &c[0], ldc, alpha, beta)
-}
-
-// gatherPack reads rows (<= 16) rows of kc values from src (rows ld apart) and writes
-// them transposed: dst[p*stride + r] = src[r*ld + p], zero for rows <= r < width.
-func gatherPack(dst, src []float32, ld, kc, rows, width, stride int) {
-	if kc == 0 {
-		return
-	}
-	_ = dst[(kc-1)*stride+width-1]
-	if rows == 0 {
-		for p := 0; p < kc; p++ {
-			clear(dst[p*stride : p*stride+width])
-		}
-		return
-	}
-	_ = src[(rows-1)*ld+kc-1]
-	gatherPack16(&dst[0], &src[0], ld, kc, 1<<rows-1, 1<<width-1, stride)
 }
 
 // copyPack copies kc rows of cols (<= 16) values from src (rows ld apart):

@@ -18,8 +18,9 @@
 // High-Performance Matrix Multiplication", ACM TOMS 2008), mirrored for row-major C:
 //
 //   - Micro-kernel: an MR×NR tile of C lives in registers (AVX-512: 12×32 = 24 zmm
-//     accumulators; AVX2: 6×16 = 12 ymm). Each step p loads NR/16 vectors of a row of
-//     B, broadcasts MR values of a column of A and issues MR·NR/16 FMAs. The epilogue
+//     accumulators; AVX2: 6×16 = 12 ymm). Each step p loads NR/W vectors of a row of
+//     B (W = 16 or 8 lanes), broadcasts MR values of a column of A and issues MR·NR/W
+//     FMAs. The epilogue
 //     applies alpha and beta (beta == 0 never reads C, so NaNs in C do not propagate)
 //     and, on AVX-512, stores partial edge tiles with a row count and lane masks.
 //   - Packing: op(A) is copied into row slivers (for each p, MR contiguous values) and
@@ -33,10 +34,12 @@
 //   - Threads: op(A) is packed once, shared, split over row slivers; then each thread
 //     takes a contiguous range of column slivers of C, packing its own columns of B.
 //     When n is too narrow the threads split the row slivers instead, and a C narrower
-//     than half a tile with many rows is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ. The split
-//     depends only on the shapes and Threads(), and every element of C is computed by
-//     the same sequence of operations in any run, so results are bit-identical for a
-//     fixed thread count. Products below 2 MFLOP run on the caller alone.
+//     than half a tile with many rows is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ (when beta is
+//     0). Small A are packed by each thread for itself. Every element of C is computed
+//     by the same sequence of operations in any run and with any split, so results are
+//     bit-identical for a fixed thread count (and, as tested, across thread counts).
+//     Products below 2 MFLOP run on the caller alone. The pool's workers claim chunks
+//     of a region as they come, so one that the OS has not scheduled never stalls it.
 //
 // # Paths
 //

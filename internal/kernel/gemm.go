@@ -12,10 +12,11 @@ import (
 // If transB is false B is stored k×n (ldb >= n), otherwise B is stored n×k (ldb >= k).
 // beta == 0 means C is overwritten (NaNs in C do not propagate), as in BLAS.
 //
-// The work is split across the worker pool (see Parallel) by column or row panels of C;
-// every element of C is computed by the same sequence of operations whatever the thread
-// count, and the split depends only on the shapes and Threads(), so results are
-// bit-identical run to run for a fixed thread count.
+// The work is split across the worker pool (see Parallel) by column or row panels of C.
+// Every element of C is computed by the same sequence of operations whatever the split,
+// so results are bit-identical run to run, and also across thread counts (tested); they
+// differ in the last bits between kernel paths (see Name). Sgemm may be called from
+// several goroutines at once, and does not allocate once its buffers are warm.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {

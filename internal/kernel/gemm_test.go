@@ -191,26 +191,40 @@ func TestSgemmSpecial(t *testing.T) {
 	})
 }
 
-// TestSgemmDeterministic checks bit-identical results for a fixed thread count.
+// TestSgemmDeterministic checks bit-identical results run to run, and across thread
+// counts (the split never changes the operations that compute an element of C).
 func TestSgemmDeterministic(t *testing.T) {
 	defer SetThreads(Threads())
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
-		m, n, k := 200, 530, 300
-		a, b := randSlice(r, m*k), randSlice(r, n*k)
-		for _, th := range []int{1, 2, 3, 4} {
-			SetThreads(th)
+		for _, g := range []gemmCase{
+			{transB: true, m: 200, n: 530, k: 300, beta: 0.25},
+			{m: 37, n: 1000, k: 50, beta: 0.25},               // in-place B when split by rows
+			{transA: true, m: 1000, n: 20, k: 70, beta: 0.25}, // split by rows
+			{m: 150, n: 7, k: 600},                            // narrow C, computed as Cᵀ
+		} {
+			ar, ac := g.m, g.k
+			if g.transA {
+				ar, ac = ac, ar
+			}
+			br, bc := g.k, g.n
+			if g.transB {
+				br, bc = bc, br
+			}
+			a, b := randSlice(r, ar*ac), randSlice(r, br*bc)
+			c0 := randSlice(r, g.m*g.n)
 			var first []float32
-			for rep := 0; rep < 3; rep++ {
-				c := make([]float32, m*n)
-				Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+			for _, th := range []int{1, 2, 3, 4, 1, 2} {
+				SetThreads(th)
+				c := append([]float32(nil), c0...)
+				Sgemm(g.transA, g.transB, g.m, g.n, g.k, 0.5, a, ac, b, bc, g.beta, c, g.n)
 				if first == nil {
 					first = c
 					continue
 				}
 				for i := range c {
 					if math.Float32bits(c[i]) != math.Float32bits(first[i]) {
-						t.Fatalf("threads=%d rep %d: C[%d] = %v, first run %v", th, rep, i, c[i], first[i])
+						t.Fatalf("%v threads=%d: C[%d] = %v, with 1 thread %v", g, th, i, c[i], first[i])
 					}
 				}
 			}

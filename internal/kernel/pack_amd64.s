@@ -3,58 +3,9 @@
 #include "textflag.h"
 
 // Packing routines for the AVX-512 sgemm path. Lanes are 32-bit; masks select active
-// lanes: rowMask lanes are read, widthMask lanes are written (inactive read lanes are
-// written as zero, which pads partial slivers).
-
-DATA iota16<>+0(SB)/4, $0
-DATA iota16<>+4(SB)/4, $1
-DATA iota16<>+8(SB)/4, $2
-DATA iota16<>+12(SB)/4, $3
-DATA iota16<>+16(SB)/4, $4
-DATA iota16<>+20(SB)/4, $5
-DATA iota16<>+24(SB)/4, $6
-DATA iota16<>+28(SB)/4, $7
-DATA iota16<>+32(SB)/4, $8
-DATA iota16<>+36(SB)/4, $9
-DATA iota16<>+40(SB)/4, $10
-DATA iota16<>+44(SB)/4, $11
-DATA iota16<>+48(SB)/4, $12
-DATA iota16<>+52(SB)/4, $13
-DATA iota16<>+56(SB)/4, $14
-DATA iota16<>+60(SB)/4, $15
-GLOBL iota16<>(SB), RODATA|NOPTR, $64
-
-// func gatherPack16(dst, src *float32, ld, kc, rowMask, widthMask, dstStride int)
-// For p in [0, kc): dst[p*dstStride + r] = src[r*ld + p] for rows r in rowMask,
-// 0 for other lanes in widthMask. (A transpose of up to 16 rows of a matrix.)
-TEXT ·gatherPack16(SB), NOSPLIT, $0-56
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ ld+16(FP), AX
-	MOVQ kc+24(FP), CX
-	MOVQ rowMask+32(FP), BX
-	KMOVW BX, K3
-	MOVQ widthMask+40(FP), BX
-	KMOVW BX, K2
-	MOVQ dstStride+48(FP), R8
-	SHLQ $2, R8
-	VPBROADCASTD AX, Z1
-	VMOVDQU32 iota16<>(SB), Z2
-	VPMULLD Z2, Z1, Z1
-	TESTQ CX, CX
-	JZ gdone
-gloop:
-	VPXORD Z0, Z0, Z0
-	KMOVW K3, K1
-	VGATHERDPS (SI)(Z1*4), K1, Z0
-	VMOVUPS Z0, K2, (DI)
-	ADDQ $4, SI
-	ADDQ R8, DI
-	DECQ CX
-	JNZ gloop
-gdone:
-	VZEROUPPER
-	RET
+// lanes: colMask lanes are read, widthMask lanes are written (inactive read lanes are
+// written as zero, which pads partial slivers). (Gathers were tried for the transposing
+// packs and cost ~0.7 ns per element on this CPU; transpose_amd64.s does those.)
 
 // func copyPack16(dst, src *float32, ld, kc, colMask, widthMask, dstStride int)
 // For p in [0, kc): dst[p*dstStride + c] = src[p*ld + c] for columns c in colMask,
