@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -190,6 +191,7 @@ func newTrainCmd() *cobra.Command {
 	c := defaultRunConfig()
 	var out, resume string
 	var quiet bool
+	var cpuprofile string
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train a model (default: the 784-512-512-10 MLP on MNIST)",
@@ -237,6 +239,17 @@ written atomically after every epoch; continue with --resume DIR).`,
 			if quiet {
 				progress = nil
 			}
+			if cpuprofile != "" {
+				f, err := os.Create(cpuprofile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			if isSecondOrder(c.Optim) {
 				if resume != "" {
 					return usagef("--resume is not supported with --optim %s", c.Optim)
@@ -267,6 +280,7 @@ written atomically after every epoch; continue with --resume DIR).`,
 	f.StringVar(&out, "out", "", "output folder (default runs/MODEL)")
 	f.StringVar(&resume, "resume", "", "continue the run saved in this folder")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar or per-epoch lines")
+	f.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile (go tool pprof) of the run to this file")
 	c.Averaging.addFlags(f)
 	addRegularizationFlags(f, &c)
 	f.BoolVar(&c.EvalTrain, "eval-train", false, "also report the loss on the whole training set (eval mode) after each epoch")
