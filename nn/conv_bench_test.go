@@ -25,7 +25,8 @@ var cnnConvShapes = []struct {
 }
 
 // BenchmarkCNNConv times a 3×3 pad-1 convolution with bias: "fwd" is inference (no
-// tape recording), "fwdbwd" the training forward plus backward of sum(y).
+// tape recording), "fwdbwd" the training forward plus the backward pass from a given
+// output gradient (PyTorch: y.backward(g)).
 func BenchmarkCNNConv(b *testing.B) {
 	for _, s := range cnnConvShapes {
 		conv, err := nn.NewConv2D(s.c, s.o, 3, rng.New(1), nn.Conv2DConfig{Padding: 1})
@@ -36,6 +37,7 @@ func BenchmarkCNNConv(b *testing.B) {
 		b.Run(s.name+"/fwd", func(b *testing.B) {
 			tp := ag.NewTape()
 			tp.SetNoGrad(true)
+			conv.Forward(tp.Const(x)) // warm-up: the tape arena allocates its buffers
 			for b.Loop() {
 				tp.Reset()
 				conv.Forward(tp.Const(x))
@@ -44,13 +46,18 @@ func BenchmarkCNNConv(b *testing.B) {
 		b.Run(s.name+"/fwdbwd", func(b *testing.B) {
 			tp := ag.NewTape()
 			xp := ag.NewParam(x)
-			for b.Loop() {
+			g := tensor.Randn(rng.New(3), s.n, s.o, s.h, s.w)
+			step := func() {
 				tp.Reset()
 				in := tp.Const(x)
 				if s.inputNeedsGrad {
 					in = tp.Watch(xp)
 				}
-				ag.Sum(conv.Forward(in)).Backward()
+				seedGrad(conv.Forward(in), g).Backward()
+			}
+			step() // warm-up
+			for b.Loop() {
+				step()
 			}
 		})
 	}
@@ -80,9 +87,28 @@ func BenchmarkCNNStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer tr.Close()
+	for i := 0; i < 3; i++ { // warm-up
+		if _, _, err := tr.Step(x, y); err != nil {
+			b.Fatal(err)
+		}
+	}
 	for b.Loop() {
 		if _, _, err := tr.Step(x, y); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// seedGrad returns a scalar whose backward pass copies g into y's gradient: backward from
+// a given output gradient, like PyTorch's y.backward(g).
+func seedGrad(y *ag.Var, g *tensor.Tensor) *ag.Var {
+	t := ag.TapeOf(y)
+	v := t.Op(t.Empty(), seedGradBackward, y)
+	v.Aux = g
+	return v
+}
+
+func seedGradBackward(o *ag.Var) {
+	dst, _ := o.Inputs()[0].GradForWrite()
+	copy(dst.Data(), o.Aux.Data())
 }

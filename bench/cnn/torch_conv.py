@@ -14,7 +14,8 @@ sides alike. `--torch-only` prints the PyTorch timings as JSON (used internally)
 Shapes (batch 128, 3x3 convolution, padding 1, bias):
   conv1: 1 -> 32 channels, 28x28 (the image needs no gradient: backward is dW, db only)
   conv2: 32 -> 64 channels, 14x14 (backward also computes the input gradient)
-"fwd" is inference (torch.no_grad / no tape), "fwdbwd" forward + backward of y.sum().
+"fwd" is inference (torch.no_grad / no tape), "fwdbwd" forward + backward from a given
+output gradient g (y.backward(g); temper copies g into y's gradient).
 "step" is one SGD-Nesterov training step of the whole cnn (torch_mnist.py's model).
 """
 import argparse, json, os, re, statistics, subprocess, sys, time
@@ -49,11 +50,12 @@ def torch_times(reps, threads):
                 conv(x)
 
         xg = x.clone().requires_grad_(xgrad)
+        g = torch.randn(n, o, h, w)
 
         def fwdbwd():
             conv.zero_grad(set_to_none=True)
             xg.grad = None
-            conv(xg).sum().backward()
+            conv(xg).backward(g)
 
         out[name + "/fwd"] = med(fwd)
         out[name + "/fwdbwd"] = med(fwdbwd)
@@ -78,7 +80,7 @@ def torch_times(reps, threads):
 def go_times(threads, reps):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     cmd = ["go", "test", "./nn", "-run", "^$", "-bench", "^(BenchmarkCNNConv|BenchmarkCNNStep)$",
-           "-benchtime", "5x", "-count", str(reps), "-cpu", str(threads)]
+           "-benchtime", "10x", "-count", str(reps), "-cpu", str(threads)]
     res = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     if res.returncode != 0:
         sys.exit("go test failed:\n" + res.stdout + res.stderr)
