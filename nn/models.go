@@ -30,8 +30,9 @@ func (c *ModelConfig) defaults() {
 type builder func(cfg ModelConfig, r *rng.Stream) (Module, error)
 
 var models = map[string]builder{
-	"mlp":    buildMLP,
-	"linear": buildLinear,
+	"mlp":       buildMLP,
+	"mlp-small": buildSmallMLP,
+	"linear":    buildLinear,
 }
 
 // RegisterModel adds a named builder (used by packages that define more architectures).
@@ -95,4 +96,12 @@ func buildMLP(cfg ModelConfig, r *rng.Stream) (Module, error) {
 // buildLinear is softmax regression on the pixels: Flatten, Linear(in, classes).
 func buildLinear(cfg ModelConfig, r *rng.Stream) (Module, error) {
 	return NewSequential(Flatten{}, NewLinear(inFeatures(cfg.InShape), cfg.Classes, r, LinearConfig{})), nil
+}
+
+// buildSmallMLP is a one-hidden-layer MLP (in-100-classes, ReLU, no dropout): N = 79,510
+// parameters for MNIST, small enough for full-batch second-order methods to be practical
+// and deterministic in training mode.
+func buildSmallMLP(cfg ModelConfig, r *rng.Stream) (Module, error) {
+	in := inFeatures(cfg.InShape)
+	return NewSequential(Flatten{}, NewLinear(in, 100, r, LinearConfig{}), ReLU{}, NewLinear(100, cfg.Classes, r, LinearConfig{})), nil
 }

@@ -57,8 +57,8 @@ def torch_times(reps, threads):
             xg.grad = None
             conv(xg).backward(g)
 
-        out[name + "/fwd"] = med(fwd)
-        out[name + "/fwdbwd"] = med(fwdbwd)
+        out[name + "/fwd"] = med(fwd, warm=5)
+        out[name + "/fwdbwd"] = med(fwdbwd, warm=5)
 
     net = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
                         nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
@@ -72,7 +72,7 @@ def torch_times(reps, threads):
         F.cross_entropy(net(xs), ys).backward()
         opt.step()
 
-    out["step"] = med(step)
+    out["step"] = med(step, warm=10)
     out["_torch"] = torch.__version__
     return out
 
