@@ -80,19 +80,29 @@ func binary(op string, a, b *Tensor, f func(x, y float32) float32) *Tensor {
 }
 
 // Add returns a+b with broadcasting.
-func Add(a, b *Tensor) *Tensor { return binary("Add", a, b, func(x, y float32) float32 { return x + y }) }
+func Add(a, b *Tensor) *Tensor {
+	return binary("Add", a, b, func(x, y float32) float32 { return x + y })
+}
 
 // Sub returns a-b with broadcasting.
-func Sub(a, b *Tensor) *Tensor { return binary("Sub", a, b, func(x, y float32) float32 { return x - y }) }
+func Sub(a, b *Tensor) *Tensor {
+	return binary("Sub", a, b, func(x, y float32) float32 { return x - y })
+}
 
 // Mul returns a*b (elementwise) with broadcasting.
-func Mul(a, b *Tensor) *Tensor { return binary("Mul", a, b, func(x, y float32) float32 { return x * y }) }
+func Mul(a, b *Tensor) *Tensor {
+	return binary("Mul", a, b, func(x, y float32) float32 { return x * y })
+}
 
 // Div returns a/b (elementwise) with broadcasting.
-func Div(a, b *Tensor) *Tensor { return binary("Div", a, b, func(x, y float32) float32 { return x / y }) }
+func Div(a, b *Tensor) *Tensor {
+	return binary("Div", a, b, func(x, y float32) float32 { return x / y })
+}
 
 // Maximum returns max(a, b) elementwise with broadcasting.
-func Maximum(a, b *Tensor) *Tensor { return binary("Maximum", a, b, func(x, y float32) float32 { return max(x, y) }) }
+func Maximum(a, b *Tensor) *Tensor {
+	return binary("Maximum", a, b, func(x, y float32) float32 { return max(x, y) })
+}
 
 // Map returns f applied to every element.
 func (t *Tensor) Map(f func(float32) float32) *Tensor {
