@@ -86,13 +86,61 @@ func Div(a, b *Var) *Var {
 }
 
 // Scale returns s*x.
-func Scale(x *Var, s float32) *Var {
-	t := tapeOf(x)
-	v := t.Op(x.Value.MulScalar(s), func(o *Var) {
-		kernel.Axpy(float32(o.AuxF), o.Grad.Data(), o.inputs[0].GradBuf().Data())
-	}, x)
+func Scale(x *Var, s float32) *Var { return tapeOf(x).Scale(x, s) }
+
+// Scale returns s*x on tape t (x may be a parameter, which has no tape of its own).
+func (t *Tape) Scale(x *Var, s float32) *Var {
+	xv := x.Value.Contiguous()
+	out := t.Empty(xv.Shape()...)
+	od := out.Data()
+	for i, v := range xv.Data() {
+		od[i] = s * v
+	}
+	v := t.Op(out, scaleBackward, x)
 	v.AuxF = float64(s)
 	return v
+}
+
+func scaleBackward(o *Var) {
+	kernel.Axpy(float32(o.AuxF), o.Grad.Data(), o.inputs[0].GradBuf().Data())
+}
+
+// MulMask returns x ⊙ mask for a constant mask of x's shape (dropout and its relatives):
+// the mask gets no gradient, and dx = g ⊙ mask. The mask must stay unchanged until the
+// backward pass (take it from the tape arena).
+func MulMask(x *Var, mask *tensor.Tensor) *Var { return tapeOf(x).MulMask(x, mask) }
+
+// MulMask is MulMask on tape t (x may be a parameter: DropConnect masks weights).
+func (t *Tape) MulMask(x *Var, mask *tensor.Tensor) *Var {
+	xv := x.Value.Contiguous()
+	if !tensor.SameShape(xv.Shape(), mask.Shape()) {
+		panic(&tensor.ShapeError{Op: "ag.MulMask", A: xv.Shape(), B: mask.Shape(), Msg: "mask must have x's shape"})
+	}
+	y := t.Empty(xv.Shape()...)
+	yd, xd, md := y.Data(), xv.Data(), mask.Data()
+	for i, m := range md {
+		yd[i] = xd[i] * m
+	}
+	v := t.Op(y, maskBackward, x)
+	v.Aux = mask
+	return v
+}
+
+// maskBackward is dx += g ⊙ mask (mask in Aux).
+func maskBackward(o *Var) {
+	in := o.inputs[0]
+	g, m := o.Grad.Data(), o.Aux.Data()
+	dst, fresh := in.GradForWrite()
+	d := dst.Data()
+	if fresh {
+		for i := range d {
+			d[i] = g[i] * m[i]
+		}
+		return
+	}
+	for i := range d {
+		d[i] += g[i] * m[i]
+	}
 }
 
 // MatMul returns a·b for 2-d a (m×k) and b (k×n). Gradients: dA = G·Bᵀ, dB = Aᵀ·G.

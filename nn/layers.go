@@ -210,31 +210,7 @@ func (d *Dropout) Forward(x *ag.Var) *ag.Var {
 	for i := range md {
 		md[i] *= scale
 	}
-	y := t.Empty(xv.Shape()...)
-	yd, xd := y.Data(), xv.Data()
-	for i, m := range md {
-		yd[i] = xd[i] * m
-	}
-	v := t.Op(y, maskBackward, x)
-	v.Aux = mask
-	return v
-}
-
-// maskBackward is dx += g ⊙ mask (mask in Aux).
-func maskBackward(o *ag.Var) {
-	in := o.Inputs()[0]
-	g, m := o.Grad.Data(), o.Aux.Data()
-	dst, fresh := in.GradForWrite()
-	d := dst.Data()
-	if fresh {
-		for i := range d {
-			d[i] = g[i] * m[i]
-		}
-		return
-	}
-	for i := range d {
-		d[i] += g[i] * m[i]
-	}
+	return ag.MulMask(x, mask)
 }
 
 // RandomStreamer is implemented by modules that own random streams (dropout masks);

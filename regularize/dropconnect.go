@@ -174,14 +174,7 @@ func MaskWeight(t *ag.Tape, w *ag.Var, p float64, scale float32, r *rng.Stream) 
 			md[i] *= scale
 		}
 	}
-	y := t.Empty(wv.Shape()...)
-	yd := y.Data()
-	for i, v := range wv.Data() {
-		yd[i] = v * md[i]
-	}
-	v := t.Op(y, maskBackward, w)
-	v.Aux = mask
-	return v
+	return t.MulMask(w, mask)
 }
 
 // bitWords views an arena tensor's storage as 32-bit mask words.

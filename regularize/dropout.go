@@ -164,65 +164,14 @@ func DropoutOp(x *ag.Var, p float64, scale float32, spatial bool, r *rng.Stream)
 			}
 		}
 	}
-	y := t.Empty(xs...)
-	yd, xd := y.Data(), xv.Data()
-	for i, m := range md {
-		yd[i] = xd[i] * m
-	}
-	v := t.Op(y, maskBackward, x)
-	v.Aux = mask
-	return v
+	return t.MulMask(x, mask)
 }
 
-// maskBackward is dx += g ⊙ mask (mask in Aux).
-func maskBackward(o *ag.Var) {
-	in := o.Inputs()[0]
-	g, m := o.Grad.Data(), o.Aux.Data()
-	dst, fresh := in.GradForWrite()
-	d := dst.Data()
-	if fresh {
-		for i := range d {
-			d[i] = g[i] * m[i]
-		}
-		return
-	}
-	for i := range d {
-		d[i] += g[i] * m[i]
-	}
-}
+// scaleOp is y = s·x on x's tape.
+func scaleOp(x *ag.Var, s float32) *ag.Var { return ag.Scale(x, s) }
 
-// scaleOp is y = s·x with an arena output (ag.Scale allocates).
-func scaleOp(x *ag.Var, s float32) *ag.Var { return scaleOn(ag.TapeOf(x), x, s) }
-
-// scaleOn is scaleOp on tape t (x may be a parameter, which has no tape).
-func scaleOn(t *ag.Tape, x *ag.Var, s float32) *ag.Var {
-	xv := x.Value.Contiguous()
-	y := t.Empty(xv.Shape()...)
-	yd := y.Data()
-	for i, v := range xv.Data() {
-		yd[i] = v * s
-	}
-	v := t.Op(y, scaleBackward, x)
-	v.AuxF = float64(s)
-	return v
-}
-
-func scaleBackward(o *ag.Var) {
-	in := o.Inputs()[0]
-	s := float32(o.AuxF)
-	g := o.Grad.Data()
-	dst, fresh := in.GradForWrite()
-	d := dst.Data()
-	if fresh {
-		for i := range d {
-			d[i] = g[i] * s
-		}
-		return
-	}
-	for i := range d {
-		d[i] += g[i] * s
-	}
-}
+// scaleOn is y = s·x on tape t (x may be a parameter, which has no tape).
+func scaleOn(t *ag.Tape, x *ag.Var, s float32) *ag.Var { return t.Scale(x, s) }
 
 // ReplaceDropout swaps every *nn.Dropout found in the Sequentials of m (recursively
 // through nn.Parent children) for a regularize.Dropout with the same probability and

@@ -100,14 +100,7 @@ func depthMask(x *ag.Var, keep float64, scale float32, mode DepthMode, r *rng.St
 			}
 		}
 	}
-	y := t.Empty(xs...)
-	yd, xd := y.Data(), xv.Data()
-	for i, m := range md {
-		yd[i] = xd[i] * m
-	}
-	v := t.Op(y, maskBackward, x)
-	v.Aux = mask
-	return v
+	return t.MulMask(x, mask)
 }
 
 // StochasticDepth is the module form of stochastic depth applied to a residual branch f:
