@@ -12,28 +12,31 @@
 package rng
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 )
 
 // Stream is one random stream. The zero value is not usable; create one with New or Split.
 // A Stream is not safe for concurrent use; give each goroutine its own (see Split).
 type Stream struct {
-	src *rand.PCG
+	src *pcg
 	r   *rand.Rand
 }
 
 // New returns a stream seeded from seed.
 func New(seed uint64) *Stream {
-	src := rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
+	src := &pcg{seed, seed ^ 0x9e3779b97f4a7c15}
 	return &Stream{src: src, r: rand.New(src)}
 }
 
 // Split returns a new stream seeded from two outputs of s. It advances s.
 func (s *Stream) Split() *Stream {
 	a, b := s.src.Uint64(), s.src.Uint64()
-	src := rand.NewPCG(a, b)
+	src := &pcg{a, b}
 	return &Stream{src: src, r: rand.New(src)}
 }
 
@@ -74,17 +77,22 @@ func (s *Stream) Normal(dst []float32, mean, std float64) {
 	}
 }
 
-// Bernoulli fills dst with 1 (probability keep) or 0.
+// Bernoulli fills dst with 1 (probability keep) or 0: element i is 1 when the top 24 bits
+// of the stream's next 64-bit output are below round(keep·2²⁴). The generator state is
+// kept in registers for the whole loop (dropout masks are a hot path).
 func (s *Stream) Bernoulli(dst []float32, keep float64) {
-	// Compare 24-bit uniform integers so the test is exact in float32 terms.
 	thr := uint64(math.Round(keep * (1 << 24)))
+	hi, lo := s.src.hi, s.src.lo
 	for i := range dst {
-		if s.src.Uint64()>>40 < thr {
+		var x uint64
+		hi, lo, x = pcgStep(hi, lo)
+		if x>>40 < thr {
 			dst[i] = 1
 		} else {
 			dst[i] = 0
 		}
 	}
+	s.src.hi, s.src.lo = hi, lo
 }
 
 // MarshalBinary returns the stream's full state.
@@ -93,11 +101,61 @@ func (s *Stream) MarshalBinary() ([]byte, error) { return s.src.MarshalBinary() 
 // UnmarshalBinary restores a state produced by MarshalBinary.
 func (s *Stream) UnmarshalBinary(b []byte) error {
 	if s.src == nil {
-		s.src = rand.NewPCG(0, 0)
+		s.src = &pcg{}
 		s.r = rand.New(s.src)
 	}
 	if err := s.src.UnmarshalBinary(b); err != nil {
 		return fmt.Errorf("rng: restore stream state: %w", err)
 	}
+	return nil
+}
+
+// pcg is the 128-bit PCG generator with the DXSM output function, bit for bit the
+// generator of math/rand/v2.PCG (same multiplier, increment, output and binary encoding,
+// checked by TestPCGMatchesStdlib), reimplemented so that hot loops such as Bernoulli can
+// keep its state in registers.
+type pcg struct{ hi, lo uint64 }
+
+const (
+	pcgMulHi = 2549297995355413924
+	pcgMulLo = 4865540595714422341
+	pcgIncHi = 6364136223846793005
+	pcgIncLo = 1442695040888963407
+	dxsmMul  = 0xda942042e4dd58b5
+)
+
+// pcgStep advances the state (hi, lo) = state·mul + inc and returns the new state and its
+// DXSM output.
+func pcgStep(hi, lo uint64) (nhi, nlo, out uint64) {
+	h, l := bits.Mul64(lo, pcgMulLo)
+	h += hi*pcgMulLo + lo*pcgMulHi
+	l, c := bits.Add64(l, pcgIncLo, 0)
+	h, _ = bits.Add64(h, pcgIncHi, c)
+	x := h ^ h>>32
+	x *= dxsmMul
+	x ^= x >> 48
+	x *= l | 1
+	return h, l, x
+}
+
+func (p *pcg) Uint64() uint64 {
+	var x uint64
+	p.hi, p.lo, x = pcgStep(p.hi, p.lo)
+	return x
+}
+
+func (p *pcg) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, 20)
+	b = append(b, "pcg:"...)
+	b = binary.BigEndian.AppendUint64(b, p.hi)
+	return binary.BigEndian.AppendUint64(b, p.lo), nil
+}
+
+func (p *pcg) UnmarshalBinary(b []byte) error {
+	if len(b) != 20 || string(b[:4]) != "pcg:" {
+		return errors.New("invalid PCG encoding")
+	}
+	p.hi = binary.BigEndian.Uint64(b[4:])
+	p.lo = binary.BigEndian.Uint64(b[12:])
 	return nil
 }
