@@ -94,14 +94,19 @@ func (b *BasicBlock) Children() []Child {
 func (b *BasicBlock) Forward(x *ag.Var) *ag.Var {
 	h := b.BN1.Forward(b.Conv1.Forward(x)) // BN1 has the ReLU fused
 	h = b.BN2.Forward(b.Conv2.Forward(h))
-	sc := x
+	return AddReLU(h, b.ShortcutPath(x))
+}
+
+// ShortcutPath applies the block's shortcut branch to x: x itself, the option-A subsample
+// and zero-pad, or the option-B projection (for wrappers such as stochastic depth).
+func (b *BasicBlock) ShortcutPath(x *ag.Var) *ag.Var {
 	switch {
 	case b.Proj != nil:
-		sc = b.Proj.Forward(x)
+		return b.Proj.Forward(x)
 	case b.padA != nil:
-		sc = b.padA.Forward(x)
+		return b.padA.Forward(x)
 	}
-	return AddReLU(h, sc)
+	return x
 }
 
 // shortcutA subsamples (N, C, H, W) by stride and zero-pads channels to C+before+after.

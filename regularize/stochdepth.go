@@ -179,22 +179,11 @@ func (s *StochasticDepth) drawBatch() bool {
 type DepthBlock struct {
 	Block *nn.BasicBlock
 	SD    *StochasticDepth
-
-	stride, before, after int // option-A shortcut (after+before > 0 or stride > 1)
-	optionA               bool
 }
 
 // NewDepthBlock wraps b with the gate sd.
 func NewDepthBlock(b *nn.BasicBlock, sd *StochasticDepth) *DepthBlock {
-	d := &DepthBlock{Block: b, SD: sd}
-	in, out := b.Conv1.In, b.Conv1.Out
-	d.stride = b.Conv1.Options.Stride[0]
-	if b.Proj == nil && (d.stride != 1 || in != out) {
-		d.optionA = true
-		d.before = (out - in) / 2
-		d.after = out - in - d.before
-	}
-	return d
+	return &DepthBlock{Block: b, SD: sd}
 }
 
 // Children implements nn.Parent with the wrapped block's children.
@@ -210,13 +199,7 @@ func (d *DepthBlock) RandomStreams() []*rng.Stream { return d.SD.RandomStreams()
 // Forward applies the gated block.
 func (d *DepthBlock) Forward(x *ag.Var) *ag.Var {
 	b := d.Block
-	sc := x
-	switch {
-	case b.Proj != nil:
-		sc = b.Proj.Forward(x)
-	case d.optionA:
-		sc = shortcutA(x, d.stride, d.before, d.after)
-	}
+	sc := b.ShortcutPath(x)
 	if d.SD.training && d.SD.Mode == Batch && d.SD.Survival < 1 {
 		if !d.SD.drawBatch() {
 			return ag.ReLU(sc)
@@ -229,52 +212,6 @@ func (d *DepthBlock) Forward(x *ag.Var) *ag.Var {
 	}
 	h := b.BN2.Forward(b.Conv2.Forward(b.BN1.Forward(b.Conv1.Forward(x))))
 	return nn.AddReLU(d.SD.Forward(h), sc)
-}
-
-// shortcutA is the option-A shortcut of He et al. 2016 (as nn.BasicBlock computes it):
-// subsample (N, C, H, W) by stride and zero-pad channels to before+C+after.
-func shortcutA(x *ag.Var, stride, before, after int) *ag.Var {
-	t := ag.TapeOf(x)
-	xs := x.Value.Shape()
-	if len(xs) != 4 {
-		panic(&tensor.ShapeError{Op: "regularize.DepthBlock shortcut", A: xs, Msg: "want (N, C, H, W)"})
-	}
-	n, c, h, w := xs[0], xs[1], xs[2], xs[3]
-	oh, ow := (h-1)/stride+1, (w-1)/stride+1
-	oc := c + before + after
-	y := t.Zeros(n, oc, oh, ow)
-	shortcutACopy(y.Data(), x.Value.Contiguous().Data(), n, c, h, w, oc, oh, ow, stride, before, false)
-	v := t.Op(y, shortcutABackward, x)
-	v.AuxF = float64(stride*65536 + before)
-	return v
-}
-
-func shortcutACopy(y, x []float32, n, c, h, w, oc, oh, ow, stride, before int, back bool) {
-	for i := 0; i < n; i++ {
-		for ch := 0; ch < c; ch++ {
-			xp := x[(i*c+ch)*h*w : (i*c+ch+1)*h*w]
-			yp := y[(i*oc+ch+before)*oh*ow : (i*oc+ch+before+1)*oh*ow]
-			for oy := 0; oy < oh; oy++ {
-				xr := xp[oy*stride*w:]
-				yr := yp[oy*ow : (oy+1)*ow]
-				for ox := range yr {
-					if back {
-						xr[ox*stride] += yr[ox]
-					} else {
-						yr[ox] = xr[ox*stride]
-					}
-				}
-			}
-		}
-	}
-}
-
-func shortcutABackward(o *ag.Var) {
-	x := o.Inputs()[0]
-	xs, ys := x.Value.Shape(), o.Value.Shape()
-	a := int(o.AuxF)
-	stride, before := a/65536, a%65536
-	shortcutACopy(o.Grad.Data(), x.GradBuf().Data(), xs[0], xs[1], xs[2], xs[3], ys[1], ys[2], ys[3], stride, before, true)
 }
 
 // StochasticDepthConfig configures AddStochasticDepth. Zero values: p_L = 0.5 (the
