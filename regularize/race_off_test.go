@@ -1,0 +1,5 @@
+//go:build !race
+
+package regularize_test
+
+const raceEnabled = false

@@ -1,0 +1,7 @@
+//go:build race
+
+package regularize_test
+
+// raceEnabled: the race detector makes sync.Pool drop items, so allocation counts are
+// meaningless under -race.
+const raceEnabled = true
