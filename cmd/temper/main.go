@@ -2,6 +2,10 @@
 //
 //	temper train [flags]      train a model (default: the MLP on MNIST)
 //	temper eval DIR           evaluate a trained model on the test set
+//	temper lrfind, search     LR range test; coarse-to-fine search of lr (and weight decay)
+//	temper schedule show|plot a learning-rate schedule SPEC as CSV or a plot
+//	temper augment preview    a grid of augmented samples
+//	temper ensemble ...       independent and snapshot ensembles, and their evaluation
 //
 // Run `temper help` or `temper CMD --help` for the flags. Exit codes: 0 success, 1 a
 // failure while running (missing data, non-finite loss, I/O), 2 bad usage (unknown flag,
