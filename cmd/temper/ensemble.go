@@ -414,14 +414,14 @@ func runEnsembleTrain(ctx context.Context, ec ensembleConfig, comb ensemble.Comb
 		return err
 	}
 	// Memory: how many members fit at once.
-	steps := (trainSet.Len() + c.Batch - 1) / c.Batch
 	memCap := 0
 	if parallel == 0 {
 		probe := ec.memberConfig(0)
-		m, _, _, _, err := setup(probe, trainSet, steps)
+		p, err := setup(probe, trainSet)
 		if err != nil {
 			return err
 		}
+		m := p.model
 		x, _ := trainSet.Tensor(0, min(c.Batch, trainSet.Len()))
 		if b, err := ensemble.MemberBytes(m, x); err == nil {
 			memCap = ensemble.MaxParallel(ensemble.AvailableMemory(), b+uint64(4*testSet.Len()*10))
@@ -473,11 +473,11 @@ func runEnsembleTrain(ctx context.Context, ec ensembleConfig, comb ensemble.Comb
 func trainMember(ctx context.Context, c runConfig, avg averagingFlags, epochEval bool, out, name string, trainSet, testSet *data.InMemory,
 	progress, stdout io.Writer) (memberResult, error) {
 	dir := filepath.Join(out, name)
-	steps := (trainSet.Len() + c.Batch - 1) / c.Batch
-	m, opt, sched, dataRand, err := setup(c, trainSet, steps)
+	p, err := setup(c, trainSet)
 	if err != nil {
 		return memberResult{}, err
 	}
+	m, opt, sched, dataRand, steps := p.model, p.opt, p.sched, p.dataRand, p.stepsPerEpoch
 	av, sched, err := newAveraging(avg, m, sched, steps)
 	if err != nil {
 		return memberResult{}, err
@@ -624,11 +624,11 @@ func runSnapshot(ctx context.Context, c runConfig, cycles, keep int, epochEval b
 	if err != nil {
 		return err
 	}
-	steps := (trainSet.Len() + c.Batch - 1) / c.Batch
-	m, opt, _, dataRand, err := setup(c, trainSet, steps)
+	p, err := setup(c, trainSet)
 	if err != nil {
 		return err
 	}
+	m, opt, dataRand, steps := p.model, p.opt, p.dataRand, p.stepsPerEpoch
 	sched, err := ensemble.SnapshotSchedule(c.Epochs*steps, cycles)
 	if err != nil {
 		return usageError{err}

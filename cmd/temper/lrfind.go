@@ -133,10 +133,11 @@ func runLRFind(ctx context.Context, c runConfig, lc lrfind.Config, method lrfind
 	if err != nil {
 		return err
 	}
-	m, opt, _, _, err := setup(c, trainSet, 0)
+	p, err := setup(c, trainSet)
 	if err != nil {
 		return err
 	}
+	m, opt := p.model, p.opt
 	// The sweep's data order has its own stream, derived from the seed.
 	res, err := lrfind.RangeTest(ctx, m, opt, trainSet, lc, rng.New(c.Seed).Split().Split())
 	if err != nil {

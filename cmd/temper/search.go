@@ -142,14 +142,17 @@ func runSearch(ctx context.Context, c runConfig, sc lrfind.SearchConfig, out str
 		return err
 	}
 	// Check the model and optimizer settings once, before starting goroutines.
-	if _, _, _, _, err := setup(c, trainSet, 0); err != nil {
+	if _, err := setup(c, trainSet); err != nil {
 		return err
 	}
 	build := func(lr, wd float64) (nn.Module, optim.Optimizer, error) {
 		cc := c
 		cc.LR, cc.WeightDecay = lr, wd
-		m, opt, _, _, err := setup(cc, trainSet, 0)
-		return m, opt, err
+		p, err := setup(cc, trainSet)
+		if err != nil {
+			return nil, nil, err
+		}
+		return p.model, p.opt, nil
 	}
 	total := sc.Trials * sc.Rounds
 	done := 0

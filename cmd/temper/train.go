@@ -165,26 +165,37 @@ func loadData(c runConfig) (trainSet, testSet *data.InMemory, err error) {
 	return trainSet, testSet, nil
 }
 
-// setup builds model, optimizer and schedule for c; the model's init draws from seed.
-func setup(c runConfig, ds data.Dataset, stepsPerEpoch int) (nn.Module, optim.Optimizer, schedule.Schedule, *rng.Stream, error) {
+// prepared is what a run builds from its configuration and training set.
+type prepared struct {
+	model         nn.Module
+	opt           optim.Optimizer
+	sched         schedule.Schedule // nil: constant learning rate
+	dataRand      *rng.Stream       // the loader's stream
+	stepsPerEpoch int
+}
+
+// setup builds model, optimizer and schedule for c on ds; the model's init draws from
+// the seed, and the schedule's lengths count the batches of ds at c.Batch.
+func setup(c runConfig, ds data.Dataset) (*prepared, error) {
 	root := rng.New(c.Seed)
 	initRand, dataRand := root.Split(), root.Split()
+	steps := (ds.Len() + c.Batch - 1) / c.Batch
 	m, err := buildModel(c, ds.Shape(), ds.Classes(), initRand)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, err
 	}
 	opt, err := buildOptimizer(c, m)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, err
 	}
 	var sched schedule.Schedule
 	if c.Schedule != "" {
-		sched, err = schedule.ParseWith(c.Schedule, schedule.Context{TotalSteps: c.Epochs * stepsPerEpoch, StepsPerEpoch: stepsPerEpoch})
+		sched, err = schedule.ParseWith(c.Schedule, schedule.Context{TotalSteps: c.Epochs * steps, StepsPerEpoch: steps})
 		if err != nil {
-			return nil, nil, nil, nil, usagef("--schedule: %v", err)
+			return nil, usagef("--schedule: %v", err)
 		}
 	}
-	return m, opt, sched, dataRand, nil
+	return &prepared{model: m, opt: opt, sched: sched, dataRand: dataRand, stepsPerEpoch: steps}, nil
 }
 
 func newTrainCmd() *cobra.Command {
@@ -318,11 +329,11 @@ func runTrain(ctx context.Context, c runConfig, out, resume string, progress io.
 	if err != nil {
 		return err
 	}
-	steps := (trainSet.Len() + c.Batch - 1) / c.Batch
-	m, opt, sched, dataRand, err := setup(c, trainSet, steps)
+	p, err := setup(c, trainSet)
 	if err != nil {
 		return err
 	}
+	m, opt, sched, dataRand, steps := p.model, p.opt, p.sched, p.dataRand, p.stepsPerEpoch
 	avg, sched, err := newAveraging(c.Averaging, m, sched, steps)
 	if err != nil {
 		return err
