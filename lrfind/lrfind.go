@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/temperml/temper/ag"
 	"github.com/temperml/temper/data"
@@ -36,7 +37,10 @@ type Method string
 // The suggestion rules of fastai's lr_find (fastai.callback.schedule).
 const (
 	// Valley is fastai's default: the learning rate about half-way into the longest
-	// descending stretch of the loss curve (see SuggestValley).
+	// descending stretch of the loss curve. RangeTest ignores descents smaller than the
+	// curve's noise (SuggestValleyTol, Config.ValleySigmas), which keeps the flat start
+	// of a from-scratch curve out of the valley; Suggest applies fastai's rule exactly
+	// (SuggestValley).
 	Valley Method = "valley"
 	// Steep is the learning rate where the loss falls fastest against log(lr).
 	Steep Method = "steep"
@@ -95,6 +99,11 @@ type Config struct {
 	Loss func(logits *ag.Var, labels []int) *ag.Var
 	// Slide configures the slide rule.
 	Slide SlideConfig
+	// ValleySigmas is the valley rule's noise tolerance: a point extends a descending
+	// stretch only if it lies more than ValleySigmas × Result.Noise below the previous
+	// one (see SuggestValleyTol). Default 3; a negative value means 0, which is fastai's
+	// valley rule exactly.
+	ValleySigmas float64
 }
 
 // SlideConfig configures the slide rule; zero values are fastai's defaults.
@@ -159,6 +168,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.BatchSize == 0 {
 		c.BatchSize = 128
 	}
+	if c.ValleySigmas == 0 {
+		c.ValleySigmas = 3
+	}
+	c.ValleySigmas = max(c.ValleySigmas, 0)
 	switch {
 	case !(c.StartLR > 0) || math.IsInf(c.StartLR, 0):
 		return c, fmt.Errorf("lrfind: start lr %v out of range (0, ∞)", c.StartLR)
@@ -174,6 +187,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("lrfind: batch size %d out of range [1, ∞)", c.BatchSize)
 	case !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 1):
 		return c, fmt.Errorf("lrfind: label smoothing %v out of range [0, 1)", c.LabelSmoothing)
+	case math.IsNaN(c.ValleySigmas) || math.IsInf(c.ValleySigmas, 0):
+		return c, fmt.Errorf("lrfind: valley sigmas %v out of range [0, ∞)", c.ValleySigmas)
 	}
 	if err := c.Slide.defaults(); err != nil {
 		return c, err
@@ -201,6 +216,9 @@ type Result struct {
 	Stopped string
 	// Lo and Hi delimit the part of the curve the rules read: [Lo, Hi).
 	Lo, Hi int
+	// Noise estimates the standard deviation of the smoothed loss's noise (see
+	// NoiseLevel); the valley rule ignores descents smaller than Config.ValleySigmas × Noise.
+	Noise float64
 	// Suggestions holds one entry per Methods element, in that order.
 	Suggestions []Suggestion
 }
@@ -311,8 +329,9 @@ func RangeTest(ctx context.Context, model nn.Module, opt optim.Optimizer, ds dat
 		res.Hi = res.Lo
 	}
 	lrs, losses := sub(res.LRs, res.Lo, res.Hi), sub(res.Smoothed, res.Lo, res.Hi)
+	res.Noise = NoiseLevel(res.Losses[:min(len(res.Losses), max(cfg.SkipStart, 5))], cfg.Beta)
 	for _, m := range Methods {
-		lr, err := suggest(m, lrs, losses, cfg.Slide)
+		lr, err := suggest(m, lrs, losses, cfg.Slide, cfg.ValleySigmas*res.Noise)
 		res.Suggestions = append(res.Suggestions, Suggestion{Method: m, LR: lr, Err: err})
 	}
 	return res, nil
@@ -325,19 +344,21 @@ func sub(s []float64, lo, hi int) []float64 {
 	return s[lo:min(hi, len(s))]
 }
 
-// Suggest applies rule m (with fastai's slide defaults) to a curve of learning rates and
-// losses (ascending learning rates, typically the smoothed losses of a range test).
+// Suggest applies rule m (with fastai's slide defaults, and valley with no noise
+// tolerance: fastai's rules exactly) to a curve of learning rates and losses (ascending
+// learning rates, typically the smoothed losses of a range test). RangeTest applies
+// valley with a noise tolerance (SuggestValleyTol).
 func Suggest(m Method, lrs, losses []float64) (float64, error) {
-	return suggest(m, lrs, losses, SlideConfig{})
+	return suggest(m, lrs, losses, SlideConfig{}, 0)
 }
 
-func suggest(m Method, lrs, losses []float64, sc SlideConfig) (float64, error) {
+func suggest(m Method, lrs, losses []float64, sc SlideConfig, tol float64) (float64, error) {
 	if len(lrs) != len(losses) {
 		return 0, fmt.Errorf("lrfind: %d learning rates but %d losses", len(lrs), len(losses))
 	}
 	switch m {
 	case Valley:
-		return SuggestValley(lrs, losses)
+		return SuggestValleyTol(lrs, losses, tol)
 	case Steep:
 		return SuggestSteep(lrs, losses)
 	case Minimum:
@@ -358,16 +379,32 @@ func tooShort(m Method, n, want int) error {
 // ending at index e and spanning s = e - lds[e] .. e; with k = (e-s)/3 it returns
 // lrs[s + ⌊k⌋ + ⌊k/2⌋], about half-way down the valley — a learning rate where the loss
 // still falls steadily, well before the minimum. The ties and indices follow fastai's
-// code exactly (fastai/callback/schedule.py, valley).
-//
-// The subsequence need not be contiguous: on a network trained from scratch, whose loss is
-// flat (and noisy) for decades before it falls, it starts inside the flat part and the
-// suggestion is conservative — on the MNIST MLP with SGD-Nesterov, 0.0091 against 0.107
-// found by Search (docs/lr.md), where Minimum (0.063) came within 2x.
+// code exactly (fastai/callback/schedule.py, valley). It is SuggestValleyTol with tol 0.
 func SuggestValley(lrs, losses []float64) (float64, error) {
+	return SuggestValleyTol(lrs, losses, 0)
+}
+
+// SuggestValleyTol is the valley rule with a noise tolerance: in the dynamic program a
+// point j may precede i only if losses[i] < losses[j] - tol. With tol = 0 it is fastai's
+// rule (SuggestValley) exactly.
+//
+// Why the tolerance. fastai's subsequence need not be contiguous, and a strictly smaller
+// value is enough to extend it. On a network trained from scratch the smoothed loss sits
+// at its initial value for decades of learning rate, drifting by less than its noise
+// before it truly falls; the longest subsequence then starts inside that flat part and
+// the rule, which takes the half-way point, lands a decade or more before the descent.
+// On the MNIST MLP with SGD-Nesterov fastai's rule gives 0.0091 against 0.107 found by
+// Search (docs/lr.md). Requiring each step down to exceed the noise (RangeTest uses
+// 3 × Result.Noise) makes a flat stretch contribute only a few points, so the valley is
+// the real descent; on a curve that falls by much more than its noise at every point
+// (a pretrained network) the result is fastai's.
+func SuggestValleyTol(lrs, losses []float64, tol float64) (float64, error) {
 	n := len(losses)
 	if n < 2 {
 		return 0, tooShort(Valley, n, 2)
+	}
+	if math.IsNaN(tol) || tol < 0 {
+		return 0, fmt.Errorf("lrfind: valley tolerance %v out of range [0, ∞)", tol)
 	}
 	lds := make([]int, n)
 	for i := range lds {
@@ -376,7 +413,7 @@ func SuggestValley(lrs, losses []float64) (float64, error) {
 	maxStart, maxEnd := 0, 0
 	for i := 1; i < n; i++ {
 		for j := 0; j < i; j++ {
-			if losses[i] < losses[j] && lds[i] < lds[j]+1 {
+			if losses[i] < losses[j]-tol && lds[i] < lds[j]+1 {
 				lds[i] = lds[j] + 1
 			}
 			if lds[maxEnd] < lds[i] {
@@ -389,6 +426,38 @@ func SuggestValley(lrs, losses []float64) (float64, error) {
 	idx := maxStart + int(sections) + int(sections/2)
 	idx = min(max(idx, 0), n-1)
 	return lrs[idx], nil
+}
+
+// NoiseLevel estimates the standard deviation of the noise of a loss curve smoothed by
+// the EMA with factor beta, from the raw batch losses of the start of a sweep, where the
+// learning rate is too small to move the loss: σ = 1.4826·MAD (the median absolute
+// deviation, a robust estimate of a normal deviation), times √((1-β)/(1+β)), the factor
+// by which an exponential moving average reduces the deviation of white noise. Fewer
+// than 3 losses give 0.
+func NoiseLevel(head []float64, beta float64) float64 {
+	if len(head) < 3 {
+		return 0
+	}
+	med := median(head)
+	dev := make([]float64, len(head))
+	for i, l := range head {
+		dev[i] = math.Abs(l - med)
+	}
+	s := 1.4826 * median(dev) * math.Sqrt((1-beta)/(1+beta))
+	if math.IsNaN(s) || math.IsInf(s, 0) {
+		return 0
+	}
+	return s
+}
+
+func median(x []float64) float64 {
+	s := slices.Clone(x)
+	slices.Sort(s)
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	} else {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
 }
 
 // SuggestSteep is the steepest-descent rule: the learning rate lrs[i] at which the slope

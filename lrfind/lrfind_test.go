@@ -3,8 +3,11 @@ package lrfind
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"math"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -411,4 +414,144 @@ func keys(m map[string][]float32) []string {
 		k = append(k, n)
 	}
 	return k
+}
+
+// driftCurve is a range-test curve shaped like the MNIST MLP's (docs/lr.md): batch losses
+// at 2.303 with noise of deviation 0.005 for points 0..59, falling by 0.6 over points
+// 60..84, then exploding; returned smoothed as RangeTest smooths them (EMA β = 0.98,
+// bias-corrected), with the noise level RangeTest would estimate from the first 10.
+func driftCurve() (lrs, smoothed []float64, noise float64) {
+	r := rng.New(4)
+	var raw []float64
+	avg := 0.0
+	for i := 0; i < 100; i++ {
+		lrs = append(lrs, 1e-7*math.Pow(10, float64(i)/12.5))
+		l := 2.303 + 0.005*r.NormFloat64()
+		switch {
+		case i >= 85:
+			l = 1.7 + 0.5*float64(i-84)
+		case i >= 60:
+			l -= 0.6 * float64(i-59) / 25
+		}
+		raw = append(raw, l)
+		avg = 0.98*avg + 0.02*l
+		smoothed = append(smoothed, avg/(1-math.Pow(0.98, float64(i+1))))
+	}
+	// The rules read points 10..94, like RangeTest's defaults.
+	return lrs[10:95], smoothed[10:95], NoiseLevel(raw[:10], 0.98)
+}
+
+// TestValleyToleranceIgnoresFlatNoise: with a tolerance of 3 noise deviations the valley
+// is inside the descent (points 60..84 of the sweep). See TestValleyOnMLPCurve for the
+// measured curve where fastai's rule fails.
+func TestValleyToleranceIgnoresFlatNoise(t *testing.T) {
+	lrs, losses, noise := driftCurve()
+	fa, err := SuggestValley(lrs, losses)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tol, err := SuggestValleyTol(lrs, losses, 3*noise)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := 1e-7*math.Pow(10, 61/12.5), 1e-7*math.Pow(10, 84/12.5)
+	t.Logf("noise %.2g: fastai valley %.3g, with tolerance %.3g; descent %.3g..%.3g", noise, fa, tol, lo, hi)
+	if !(tol >= lo && tol <= hi) {
+		t.Errorf("valley with tolerance suggests %g; want it inside the descent [%g, %g]", tol, lo, hi)
+	}
+	// Tolerance 0 is fastai's rule.
+	if z, _ := SuggestValleyTol(lrs, losses, 0); z != fa {
+		t.Errorf("tolerance 0: %g, fastai's rule %g", z, fa)
+	}
+	if _, err := SuggestValleyTol(lrs, losses, math.NaN()); err == nil {
+		t.Error("NaN tolerance: no error")
+	}
+	if _, err := SuggestValleyTol(lrs, losses, -1); err == nil {
+		t.Error("negative tolerance: no error")
+	}
+}
+
+// TestNoiseLevel: on white noise of deviation s the estimate is s·√((1-β)/(1+β)) within
+// sampling error, robust to a few outliers.
+func TestNoiseLevel(t *testing.T) {
+	r := rng.New(7)
+	head := make([]float64, 400)
+	for i := range head {
+		head[i] = 2.3 + 0.05*r.NormFloat64()
+	}
+	head[3], head[100] = 50, -40 // outliers barely move a median
+	for _, beta := range []float64{0, 0.9, 0.98} {
+		want := 0.05 * math.Sqrt((1-beta)/(1+beta))
+		if got := NoiseLevel(head, beta); math.Abs(got-want) > 0.1*want {
+			t.Errorf("beta %g: noise %g, want %g ± 10%%", beta, got, want)
+		}
+	}
+	if got := NoiseLevel(head[:2], 0.98); got != 0 {
+		t.Errorf("2 points: %g, want 0", got)
+	}
+}
+
+// TestRangeTestValleySigmas: RangeTest reports the noise and applies the tolerance;
+// a negative ValleySigmas gives fastai's rule on the same curve.
+func TestRangeTestValleySigmas(t *testing.T) {
+	ds := blobs(t, 1024, 3)
+	run := func(sig float64) *Result {
+		m := smallNet(2)
+		res, err := RangeTest(context.Background(), m, sgd(t, m, 0.1, 0), ds, Config{BatchSize: 32, ValleySigmas: sig}, rng.New(9))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	def, fa := run(0), run(-1)
+	if !(def.Noise > 0) {
+		t.Fatalf("noise %g, want > 0", def.Noise)
+	}
+	want, err := SuggestValleyTol(def.LRs[def.Lo:def.Hi], def.Smoothed[def.Lo:def.Hi], 3*def.Noise)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := def.Suggested(Valley); s.LR != want {
+		t.Errorf("default valley %g, want SuggestValleyTol(3·noise) = %g", s.LR, want)
+	}
+	wantFA, _ := SuggestValley(fa.LRs[fa.Lo:fa.Hi], fa.Smoothed[fa.Lo:fa.Hi])
+	if s, _ := fa.Suggested(Valley); s.LR != wantFA {
+		t.Errorf("ValleySigmas -1: valley %g, want fastai's %g", s.LR, wantFA)
+	}
+	if _, err := (Config{ValleySigmas: math.NaN()}).withDefaults(); err == nil {
+		t.Error("NaN ValleySigmas: no error")
+	}
+}
+
+// TestValleyOnMLPCurve reads the measured range-test curve of docs/lr.md (`temper lrfind
+// --train-size 10000 --threads 2`, the MNIST MLP with SGD-Nesterov; testdata/
+// mlp_sgd_rangetest.csv) and checks the documented suggestions: fastai's valley 0.00912,
+// 11.7x below the search's best (0.1069); with the noise tolerance 0.0832.
+func TestValleyOnMLPCurve(t *testing.T) {
+	f, err := os.Open("testdata/mlp_sgd_rangetest.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lrs, raw, sm []float64
+	for _, r := range rows[1:] {
+		v := make([]float64, 3)
+		for i := range v {
+			if v[i], err = strconv.ParseFloat(r[i+1], 64); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lrs, raw, sm = append(lrs, v[0]), append(raw, v[1]), append(sm, v[2])
+	}
+	lo, hi := 10, len(lrs)-5
+	noise := NoiseLevel(raw[:10], 0.98)
+	fa, _ := SuggestValley(lrs[lo:hi], sm[lo:hi])
+	tol, _ := SuggestValleyTol(lrs[lo:hi], sm[lo:hi], 3*noise)
+	if math.Abs(fa-0.00912) > 0.00001 || math.Abs(tol-0.0832) > 0.0001 {
+		t.Errorf("fastai's valley %.3g (want 0.00912), with tolerance %.3g (want 0.0832); noise %.2g", fa, tol, noise)
+	}
 }

@@ -60,7 +60,9 @@ corrected) and stop once it exceeds 4x its best value. The model and optimizer a
 restored afterwards (the command saves nothing else).
 
 Four rules read a learning rate off the smoothed curve (fastai's): valley (the default:
-about half-way down the longest descending stretch), steep (where the loss falls fastest
+about half-way down the longest descending stretch; temper counts a point as descending
+only if it falls by more than --valley-sigmas times the curve's noise, estimated from the
+first steps — a negative value gives fastai's rule exactly), steep (where the loss falls fastest
 against log lr), minimum (the lr of the lowest loss / 10) and slide (fastai's interval
 slide rule). All four are printed; --suggest picks the one on the "suggested lr:" line
 and marked in lrfind.png. The curve goes to lrfind.csv (step,lr,loss,smoothed).
@@ -96,6 +98,8 @@ the settings you will train with.`,
 				return usagef("--diverge %v out of range (1, ∞)", lc.DivergeFactor)
 			case !(lc.Beta >= 0 && lc.Beta < 1):
 				return usagef("--beta %v out of range [0, 1)", lc.Beta)
+			case math.IsNaN(lc.ValleySigmas) || math.IsInf(lc.ValleySigmas, 0):
+				return usagef("--valley-sigmas %v out of range (-∞, ∞)", lc.ValleySigmas)
 			}
 			if lc.Beta == 0 {
 				lc.NoSmoothing = true
@@ -116,6 +120,7 @@ the settings you will train with.`,
 	f.IntVar(&lc.Steps, "steps", 100, "number of batches of the sweep")
 	f.Float64Var(&lc.Beta, "beta", 0.98, "smoothing of the loss (0 = none)")
 	f.Float64Var(&lc.DivergeFactor, "diverge", 4, "stop when the smoothed loss exceeds this times its best")
+	f.Float64Var(&lc.ValleySigmas, "valley-sigmas", 3, "valley ignores descents smaller than this many noise deviations (negative: fastai's rule exactly)")
 	f.BoolVar(&noStop, "no-stop", false, "run all --steps even after the loss diverges")
 	f.StringVar(&suggest, "suggest", string(lrfind.Valley), "suggestion rule to report and mark: valley, steep, minimum or slide")
 	f.StringVar(&out, "out", ".", "folder for lrfind.png and lrfind.csv")
@@ -148,7 +153,7 @@ func runLRFind(ctx context.Context, c runConfig, lc lrfind.Config, method lrfind
 	if res.Stopped != "" {
 		fmt.Fprintf(stdout, "stopped after %d steps (%s) at lr %.3g\n", len(res.LRs), res.Stopped, lastOr(res.LRs, 0))
 	}
-	fmt.Fprintf(stdout, "suggestions (smoothed loss, points %d..%d):\n", res.Lo, res.Hi-1)
+	fmt.Fprintf(stdout, "suggestions (smoothed loss, points %d..%d; noise %.2g):\n", res.Lo, res.Hi-1, res.Noise)
 	chosen := 0.0
 	for _, s := range res.Suggestions {
 		mark := ""

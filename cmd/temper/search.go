@@ -191,7 +191,7 @@ func runSearch(ctx context.Context, c runConfig, sc lrfind.SearchConfig, out str
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "rank\tround\tlr\twd\tval_acc\tval_loss\ttrain_loss\t")
 	for i, t := range res.Ranked {
-		fmt.Fprintf(tw, "%d\t%d\t%.4g\t%.4g\t%.4f\t%.4f\t%.4f\t%s\n", i+1, t.Round, t.LR, t.WD, t.ValAccuracy, t.ValLoss, t.TrainLoss, divergedNote(t))
+		fmt.Fprintf(tw, "%d\t%d\t%.4g\t%.4g\t%.4f\t%s\t%s\t%s\n", i+1, t.Round, t.LR, t.WD, t.ValAccuracy, lossCell(t.ValLoss), lossCell(t.TrainLoss), divergedNote(t))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -250,4 +250,13 @@ func divergedNote(t lrfind.Trial) string {
 		return fmt.Sprintf(" diverged at step %d", t.Steps)
 	}
 	return ""
+}
+
+// lossCell formats a loss for the table: 4 decimals, or 4 significant digits once it
+// has blown up (a diverging trial's loss can be 1e23).
+func lossCell(l float64) string {
+	if math.Abs(l) >= 1000 {
+		return fmt.Sprintf("%.4g", l)
+	}
+	return fmt.Sprintf("%.4f", l)
 }
