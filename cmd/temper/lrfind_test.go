@@ -20,6 +20,7 @@ func TestLRFindBadInput(t *testing.T) {
 		{[]string{"lrfind", "--steps", "1"}, "--steps 1 out of range [2, ∞)"},
 		{[]string{"lrfind", "--diverge", "1"}, "--diverge 1 out of range"},
 		{[]string{"lrfind", "--beta", "1"}, "--beta 1 out of range"},
+		{[]string{"lrfind", "--valley-sigmas", "NaN"}, "--valley-sigmas NaN out of range"},
 		{[]string{"lrfind", "--suggest", "median"}, `--suggest "median" unknown`},
 		{[]string{"lrfind", "--batch", "0"}, "--batch 0 out of range"},
 		{[]string{"lrfind", "--threads", "0"}, "--threads 0 out of range"},
