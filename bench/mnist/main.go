@@ -7,7 +7,8 @@
 // PyTorch runs twice: as installed, and with OPENBLAS_CORETYPE=SkylakeX (Debian's OpenBLAS
 // misdetects this CPU; the override gives its real speed). The temper binary is built
 // first so compilation is not timed. temper runs the reference recipe exactly (--lr 0.05
-// --schedule const), not its one-cycle default, so both sides do the same work.
+// --schedule const --augment none), not its default recipe, so both sides do the same
+// work; -default-recipe adds a row for the default recipe (what `temper train` runs).
 package main
 
 import (
@@ -70,6 +71,7 @@ func main() {
 	threads := flag.Int("threads", 2, "threads for both frameworks")
 	torchScript := flag.String("torch", "../shared/bench/torch_mnist.py", "path of torch_mnist.py")
 	python := flag.String("python", "/usr/bin/python3", "python with Debian's torch")
+	defaultRecipe := flag.Bool("default-recipe", false, "also time temper's default recipe (one-cycle; 2-pixel crops for the conv models)")
 	flag.Parse()
 
 	tmp, err := os.MkdirTemp("", "temper-bench")
@@ -81,17 +83,25 @@ func main() {
 	check(build.Run())
 
 	var rows []result
-	out, rss, wall, err := runCmd(nil, bin, "train", "--model", *model, "--lr", "0.05", "--schedule", "const", "--epochs", fmt.Sprint(*epochs),
-		"--threads", fmt.Sprint(*threads), "--out", filepath.Join(tmp, "run"), "-q")
-	check(err)
-	var s map[string]any
-	raw, err := os.ReadFile(filepath.Join(tmp, "run", "summary.json"))
-	check(err)
-	check(json.Unmarshal(raw, &s))
-	rows = append(rows, result{"temper (" + fmt.Sprint(s["kernel"]) + ")", num(s, "train_seconds"), num(s, "samples_per_second"), num(s, "test_accuracy"), rss, wall})
+	runTemper := func(name string, recipe ...string) {
+		dir := filepath.Join(tmp, fmt.Sprintf("run%d", len(rows)))
+		args := append([]string{"train", "--model", *model}, recipe...)
+		args = append(args, "--epochs", fmt.Sprint(*epochs), "--threads", fmt.Sprint(*threads), "--out", dir, "-q")
+		_, rss, wall, err := runCmd(nil, bin, args...)
+		check(err)
+		var s map[string]any
+		raw, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+		check(err)
+		check(json.Unmarshal(raw, &s))
+		rows = append(rows, result{fmt.Sprintf("temper (%v)%s", s["kernel"], name), num(s, "train_seconds"), num(s, "samples_per_second"), num(s, "test_accuracy"), rss, wall})
+	}
+	runTemper("", "--lr", "0.05", "--schedule", "const", "--augment", "none")
+	if *defaultRecipe {
+		runTemper(", default recipe")
+	}
 
 	for _, env := range [][]string{nil, {"OPENBLAS_CORETYPE=SkylakeX"}} {
-		out, rss, wall, err = runCmd(env, *python, *torchScript, *model, "--threads", fmt.Sprint(*threads), "--epochs", fmt.Sprint(*epochs))
+		out, rss, wall, err := runCmd(env, *python, *torchScript, *model, "--threads", fmt.Sprint(*threads), "--epochs", fmt.Sprint(*epochs))
 		check(err)
 		m, err := lastJSON(out)
 		check(err)

@@ -21,7 +21,7 @@ func addRegularizationFlags(f *pflag.FlagSet, c *runConfig) {
 	f.StringVar(&c.DropoutMode, "dropout-mode", "inverted", "dropout form: inverted (scale 1/keep in training) or classic (scale by keep at test)")
 	f.Float64Var(&c.DropConnect, "dropconnect", 0, "DropConnect: drop each hidden Linear layer's weights with this probability (Wan 2013)")
 	f.Float64Var(&c.StochasticDepth, "stochastic-depth", 0, "stochastic depth: survival probability p_L of the last residual block (0: off; Huang 2016)")
-	f.StringVar(&c.Augment, "augment", "", "data augmentation SPEC, e.g. crop:pad=2+rotate:deg=10 (see augment.Parse)")
+	f.StringVar(&c.Augment, "augment", "", "data augmentation SPEC, e.g. crop:pad=2+rotate:deg=10 (see augment.Parse), or none; train's default: crop:pad=2 for cnn, lenet5 and resnet20, none for the MLPs")
 	f.StringVar(&c.Pool, "pool", "max", "pooling of the cnn models: max or fractional (Graham 2014)")
 	f.Var(invertedBool{&c.NoBatchNorm}, "batchnorm", "keep the model's batch normalization layers (--batchnorm=false removes them, to measure what BN buys)")
 	f.Lookup("batchnorm").NoOptDefVal = "true"
@@ -167,7 +167,7 @@ func applyRegularizers(c runConfig, m nn.Module, cfg *train.Config, r *rng.Strea
 		ls := c.LabelSmoothing
 		base = func(z *ag.Var, y []int) *ag.Var { return loss.CrossEntropy(z, y, ls) }
 	}
-	if c.Augment != "" {
+	if c.Augment != "" && c.Augment != "none" {
 		pipe, err := augment.Parse(c.Augment)
 		if err != nil {
 			return usagef("--augment: %v", err)

@@ -95,16 +95,26 @@ func (c *runConfig) validate() error {
 // one-cycle schedule.
 var recipeLR = map[string]float64{"sgd": 0.2, "momentum": 0.2, "nesterov": 0.2, "adam": 0.003, "adamw": 0.003, "rmsprop": 0.001, "adagrad": 0.01}
 
-// applyRecipeDefaults fills the learning rate the user did not give from the optimizer's
-// default recipe. temper's default recipe is the reference network and optimizer of
+// recipeAugment is the default augmentation of the convolutional models: random
+// translations by up to 2 pixels (zero padding, then a random 28×28 crop). Over seeds 1–3
+// it moved the cnn's 3-epoch test accuracy from 99.15/99.18/99.36% to 99.42/99.32/99.25%
+// (README); the MLPs see no augmentation by default.
+var recipeAugment = map[string]string{"cnn": "crop:pad=2", "lenet5": "crop:pad=2", "resnet20": "crop:pad=2"}
+
+// applyRecipeDefaults fills the learning rate and augmentation the user did not give from
+// the default recipe. temper's default recipe is the reference network and optimizer of
 // shared/bench/torch_mnist.py (SGD, Nesterov momentum 0.9, weight decay 5e-4, batch 128)
 // with a one-cycle learning rate (Smith & Topin 2018; fastai's fit_one_cycle) peaking at
-// 0.2; `--lr 0.05 --schedule const` is the PyTorch reference recipe exactly.
+// 0.2, and for the convolutional models random 2-pixel translations (recipeAugment);
+// `--lr 0.05 --schedule const --augment none` is the PyTorch reference recipe exactly.
 func applyRecipeDefaults(f *pflag.FlagSet, c *runConfig) {
 	if !f.Changed("lr") {
 		if lr, ok := recipeLR[c.Optim]; ok {
 			c.LR = lr
 		}
+	}
+	if !f.Changed("augment") {
+		c.Augment = recipeAugment[c.Model]
 	}
 }
 
