@@ -42,8 +42,11 @@ func (o ConvOptions) normalized() ConvOptions {
 // with zero padding, W shaped (out, in/groups, kh, kw). Output size per axis:
 // ⌊(in + 2·pad − dil·(k−1) − 1)/stride⌋ + 1. Init: W by Init (default PyTorch's
 // KaimingUniform(√5), i.e. U(±1/√fan_in)), b ~ U(±1/√fan_in), fan_in = in/groups·kh·kw.
-// Implemented as im2col + sgemm (see Conv2DOp). Differences from PyTorch: only zero
-// padding (no padding_mode), no padding="same" strings.
+// Implemented as im2col + sgemm (see Conv2DOp); a first layer (input without gradient,
+// one group, C·KH·KW <= 16) linked to a BatchNorm with fused ReLU and max pooling also
+// computes the BN's output and pushes the BN's gradient into W and b directly
+// (conv_fused.go). Differences from PyTorch: only zero padding (no padding_mode), no
+// padding="same" strings.
 type Conv2D struct {
 	In, Out int
 	Kernel  [2]int
@@ -65,6 +68,12 @@ type bnStatsLink struct {
 	threads int
 	shift   []float32 // b (nil: no bias)
 	dead    bool      // the BN stopped consuming the sums
+	// Set by a fused forward pass (conv_fused.go), consumed by the BN's: its pooled
+	// output, its aux tensor, the batch mean and variance per channel, and whether the
+	// BN's backward pass pushes its gradient into the conv's parameters.
+	pooled, aux *tensor.Tensor
+	mv          []float64
+	push        bool
 }
 
 // fuseConvBN makes conv compute bn's batch statistics in its output pass (training
@@ -211,18 +220,29 @@ func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int, link *bnStatsLink) *ag.
 	if b != nil {
 		j.b = b.Value.Data()
 	}
+	fused := false
 	if link != nil {
 		if link.out != nil {
 			// The BN did not consume the previous sums: it is no longer applied to this
 			// conv's output (e.g. removed from the model). Stop computing them.
 			link.dead = true
 		}
-		link.out = nil
-		if link.bn.training && !link.dead {
+		link.out, link.pooled, link.aux = nil, nil, nil
+		if link.fusedOK(x, opt, &geom, n, out) {
+			fused = true
+			j.setupFused(t, link, saved != nil)
+		} else if link.bn.training && !link.dead {
 			link.part = t.Empty(j.threads, 4*out).Data()
 			link.threads, link.shift = j.threads, j.b
 			j.stats = link.part
 		}
+	}
+	if fused {
+		if j.gram != nil {
+			j.phase = convGram
+			kernel.Parallel(j.threads, 1, j.fn)
+		}
+		j.fusedStats(link)
 	}
 	j.phase = convForward
 	kernel.Parallel(j.threads, 1, j.fn)
@@ -237,7 +257,7 @@ func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int, link *bnStatsLink) *ag.
 	}
 	v.AuxI = aux
 	v.Aux = saved
-	if link != nil && link.bn.training && !link.dead {
+	if link != nil && (fused || link.bn.training && !link.dead) {
 		link.out = v
 	}
 	return v
@@ -307,6 +327,8 @@ func setF64(s []float32, i int, v float64) {
 const (
 	convForward = iota
 	convBackward
+	convGram // fused first pass: im2col and Gram data (conv_fused.go)
+	convPush // fused backward: the sparse part of the pushed-through dW
 )
 
 // convDotRows is the largest number of weight rows per filter (C/g·KH·KW) for which the
@@ -337,7 +359,15 @@ type convJob struct {
 	cols, obuf []float32
 	colsLen    int
 	obufLen    int
-	fn         func(lo, hi int)
+	// Fused with the linked BN (conv_fused.go): pooled output, argmaxes and values
+	// there, per-thread scratch (backward), the BN's affine map (scale, shift per channel; the
+	// means in the backward pass), per-thread Gram data, and whether the columns are
+	// already in saved.
+	py, pidx, pxsel []float32
+	pscratch        []float32
+	fab, gram       []float32
+	colsReady       bool
+	fn              func(lo, hi int)
 }
 
 var convJobs = freeList[convJob]{newItem: func() *convJob {
@@ -386,6 +416,14 @@ func (j *convJob) run(lo, hi int) {
 		if j.obuf != nil {
 			obuf = j.obuf[tid*j.obufLen : (tid+1)*j.obufLen]
 		}
+		switch j.phase {
+		case convGram:
+			j.gramPass(tid, n0, n1)
+			continue
+		case convPush:
+			j.pushPass(tid, n0, n1)
+			continue
+		}
 		if j.phase == convForward {
 			var st []float32
 			if j.stats != nil {
@@ -419,7 +457,7 @@ func (j *convJob) forward(n0, n1 int, cols, obuf, st []float32) {
 		if j.saved != nil {
 			cols = j.saved[s0*g.Rows()*P : (s0+cnt)*g.Rows()*P]
 		}
-		for s := 0; s < cnt; s++ {
+		for s := 0; s < cnt && !j.colsReady; s++ {
 			kernel.Im2col(g, cols[s*P:], ld, j.x[(s0+s)*inSz:])
 		}
 		dst := obuf
@@ -441,6 +479,9 @@ func (j *convJob) forward(n0, n1 int, cols, obuf, st []float32) {
 					kernel.BNAffine(row, row, 1, j.b[o], false)
 				}
 			}
+			if j.py != nil {
+				j.poolImage(s0)
+			}
 			continue
 		}
 		if st != nil {
@@ -461,6 +502,9 @@ func (j *convJob) forward(n0, n1 int, cols, obuf, st []float32) {
 					continue
 				}
 				kernel.BNAffine(d, src, 1, j.b[o], false)
+			}
+			if j.py != nil {
+				j.poolImage(s0 + s)
 			}
 		}
 	}

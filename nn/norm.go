@@ -154,6 +154,10 @@ func (bn *BatchNorm) Forward(x *ag.Var) *ag.Var {
 			mom = 1 / float64(nbt[0])
 		}
 	}
+	if l := bn.link; l != nil && l.out == x && l.pooled != nil {
+		// The linked conv computed this module's output (conv_fused.go).
+		return bn.adoptFused(t, x, l, mom, n, s)
+	}
 	j := bnJobs.get()
 	j.set(bnJob{phase: bnPhaseForward, n: n, c: c, s: s, x: xv.Data(),
 		rm: bn.RunningMean.Data(), rv: bn.RunningVar.Data(), eps: bn.Eps, mom: mom, training: bn.training, relu: bn.FuseReLU})
@@ -170,7 +174,6 @@ func (bn *BatchNorm) Forward(x *ag.Var) *ag.Var {
 		aux = t.Empty(2*c + 2*y.Len())
 		j.idx = aux.Data()[2*c : 2*c+y.Len()]
 		j.xsel = aux.Data()[2*c+y.Len():]
-		j.scratch = t.Empty(j.threads, s).Data()
 	} else {
 		y = t.Empty(xs...)
 		aux = t.Empty(2 * c) // mean, 1/√(var+ε) per channel
@@ -223,7 +226,7 @@ type bnJob struct {
 	training, relu bool
 	pool           bool // fused 2×2 max pooling: y and g are pooled, idx the argmaxes
 	h, w           int
-	idx, scratch   []float32
+	idx            []float32
 	xsel           []float32 // x at the argmaxes (fused pooling)
 	// Channel sums from a linked conv (per thread: Σ(x−shift), Σ(x−shift)² as float64
 	// pairs), or nil to compute them here.
@@ -255,16 +258,12 @@ func (j *bnJob) runAndRelease() {
 	bnJobs.put(j)
 }
 
-// run handles threads [lo, hi); thread t owns channels [t·C/T, (t+1)·C/T) and scratch t.
+// run handles threads [lo, hi); thread t owns channels [t·C/T, (t+1)·C/T).
 func (j *bnJob) run(lo, hi int) {
 	for tid := lo; tid < hi; tid++ {
-		var scratch []float32
-		if j.scratch != nil {
-			scratch = j.scratch[tid*j.s : (tid+1)*j.s]
-		}
 		for c := tid * j.c / j.threads; c < (tid+1)*j.c/j.threads; c++ {
 			if j.phase == bnPhaseForward {
-				j.forward(c, scratch)
+				j.forward(c)
 			} else {
 				j.backward(c)
 			}
@@ -272,7 +271,7 @@ func (j *bnJob) run(lo, hi int) {
 	}
 }
 
-func (j *bnJob) forward(c int, scratch []float32) {
+func (j *bnJob) forward(c int) {
 	n, s, C := j.n, j.s, j.c
 	var mean, invStd float64
 	if j.training {
@@ -326,11 +325,7 @@ func (j *bnJob) forward(c int, scratch []float32) {
 		ps := (j.h / 2) * (j.w / 2)
 		for i := 0; i < n; i++ {
 			off, po := (i*C+c)*s, (i*C+c)*ps
-			kernel.BNAffine(scratch, j.x[off:off+s], a, b, false)
-			yp := j.y[po : po+ps]
-			kernel.MaxPool2x2(yp, j.idx[po:po+ps], scratch, j.h, j.w)
-			kernel.BNAffine(yp, yp, 1, 0, true)
-			kernel.GatherIdx(j.xsel[po:po+ps], j.x[off:off+s], j.idx[po:po+ps])
+			kernel.BNMaxPool2x2(j.y[po:po+ps], j.idx[po:po+ps], j.xsel[po:po+ps], j.x[off:off+s], j.h, j.w, a, b)
 		}
 		return
 	}
@@ -395,11 +390,11 @@ func (j *bnJob) backward(c int) {
 		off, po := (i*C+c)*s, (i*C+c)*ps
 		dx, x := j.dx[off:off+s], j.x[off:off+s]
 		if j.dxFresh {
-			kernel.BNAffine(dx, x, -b, cc, false)
-		} else {
-			for q, v := range x {
-				dx[q] += cc - b*v
-			}
+			kernel.BNUnpool(dx, x, j.g[po:po+ps], j.y[po:po+ps], j.idx[po:po+ps], j.h, j.w, k, -b, cc)
+			continue
+		}
+		for q, v := range x {
+			dx[q] += cc - b*v
 		}
 		kernel.PoolScatterAdd(dx, j.g[po:po+ps], j.y[po:po+ps], j.idx[po:po+ps], k)
 	}
@@ -419,8 +414,14 @@ func bnBackward(o *ag.Var) {
 	xs := x.Value.Shape()
 	n, c := xs[0], xs[1]
 	s := x.Value.Len() / max(n*c, 1)
-	j := bnJobs.get()
 	flags := int(o.AuxF)
+	if flags&8 == 8 && x.Aux != nil {
+		// Pushed through the linked conv (conv_fused.go): no dx, the conv's parameter
+		// gradients directly.
+		bnPushBackward(o)
+		return
+	}
+	j := bnJobs.get()
 	j.set(bnJob{phase: bnPhaseBackward, n: n, c: c, s: s, x: x.Value.Contiguous().Data(), y: o.Value.Data(),
 		stats: o.Aux.Data()[:2*c], g: o.Grad.Data(), training: flags&1 == 1, relu: flags&2 == 2, pool: flags&4 == 4})
 	j.threads = max(1, min(kernel.Threads(), c))
@@ -428,7 +429,7 @@ func bnBackward(o *ag.Var) {
 		j.h, j.w = xs[2], xs[3]
 		np := o.Value.Len()
 		j.idx = o.Aux.Data()[2*c : 2*c+np]
-		j.xsel = o.Aux.Data()[2*c+np:]
+		j.xsel = o.Aux.Data()[2*c+np : 2*c+2*np]
 	}
 	if len(in) == 3 {
 		j.gamma = in[1].Value.Data()

@@ -79,33 +79,63 @@ func Im2col(g *ConvGeom, cols []float32, ld int, x []float32) {
 	im2colRows(g, cols, ld, x, 0, g.Rows())
 }
 
+// winPos is the geometry of one window position (i, j): its offsets in the input, the
+// output rows and columns [ylo, yhi) × [xlo, xhi) that read inside the image, and the
+// flat shift of the stride-1 same-size fast path.
+type winPos struct {
+	offY, offX, ylo, yhi, xlo, xhi, shift int
+}
+
+// maxWinPos is the largest KH·KW whose positions are precomputed on the stack.
+const maxWinPos = 64
+
+// winPositions fills ps[:KH·KW] (which must be long enough) and returns it.
+func (g *ConvGeom) winPositions(ps []winPos) []winPos {
+	ps = ps[:g.KH*g.KW]
+	for i := 0; i < g.KH; i++ {
+		for j := 0; j < g.KW; j++ {
+			p := &ps[i*g.KW+j]
+			p.offY, p.offX = i*g.DH, j*g.DW
+			p.ylo, p.yhi = validRange(g.H, g.OH, g.SH, g.PH, p.offY)
+			p.xlo, p.xhi = validRange(g.W, g.OW, g.SW, g.PW, p.offX)
+			p.shift = (p.offY-g.PH)*g.W + p.offX - g.PW
+		}
+	}
+	return ps
+}
+
 // im2colRows fills rows [r0, r1) of the column matrix.
 func im2colRows(g *ConvGeom, cols []float32, ld int, x []float32, r0, r1 int) {
 	H, W, OH, OW := g.H, g.W, g.OH, g.OW
 	P := OH * OW
 	kk := g.KH * g.KW
+	var buf [maxWinPos]winPos
+	var ps []winPos
+	if kk <= maxWinPos {
+		ps = g.winPositions(buf[:])
+	} else {
+		ps = g.winPositions(make([]winPos, kk))
+	}
+	fast := g.SH == 1 && g.SW == 1 && OW == W
 	for r := r0; r < r1; r++ {
 		c := r / kk
-		i := (r % kk) / g.KW
-		j := r % g.KW
 		row := cols[r*ld : r*ld+P]
 		plane := x[c*H*W : (c+1)*H*W]
-		offY, offX := i*g.DH, j*g.DW
-		ylo, yhi := validRange(H, OH, g.SH, g.PH, offY)
-		xlo, xhi := validRange(W, OW, g.SW, g.PW, offX)
+		wp := ps[r%kk]
+		offX := wp.offX
+		ylo, yhi, xlo, xhi := wp.ylo, wp.yhi, wp.xlo, wp.xhi
 		clear(row[:ylo*OW])
 		clear(row[yhi*OW:])
-		if g.SH == 1 && g.SW == 1 && OW == W && yhi > ylo && xhi > xlo {
+		if fast && yhi > ylo && xhi > xlo {
 			// Same-size stride-1 window: the row is the plane shifted by a constant, so
 			// one long copy, then zero the columns that fell outside the image.
-			shift := (offY-g.PH)*W + offX - g.PW
 			lo, hi := ylo*W+xlo, (yhi-1)*W+xhi
-			copy(row[lo:hi], plane[lo+shift:hi+shift])
+			copy(row[lo:hi], plane[lo+wp.shift:hi+wp.shift])
 			zeroEdges(row, W, ylo, yhi, xlo, xhi)
 			continue
 		}
 		for oy := ylo; oy < yhi; oy++ {
-			iy := oy*g.SH - g.PH + offY
+			iy := oy*g.SH - g.PH + wp.offY
 			dst := row[oy*OW : (oy+1)*OW]
 			src := plane[iy*W : (iy+1)*W]
 			clear(dst[:xlo])
@@ -132,31 +162,35 @@ func Col2im(g *ConvGeom, dx []float32, cols []float32, ld int) {
 	if ld < P || len(cols) < (g.Rows()-1)*ld+P || len(dx) < g.C*g.H*g.W {
 		panic("kernel: Col2im buffer too short")
 	}
-	H, W, OH, OW := g.H, g.W, g.OH, g.OW
+	H, W, OW := g.H, g.W, g.OW
 	kk := g.KH * g.KW
+	var buf [maxWinPos]winPos
+	var ps []winPos
+	if kk <= maxWinPos {
+		ps = g.winPositions(buf[:])
+	} else {
+		ps = g.winPositions(make([]winPos, kk))
+	}
 	for r := 0; r < g.Rows(); r++ {
 		c := r / kk
-		i := (r % kk) / g.KW
-		j := r % g.KW
 		row := cols[r*ld : r*ld+P]
 		plane := dx[c*H*W : (c+1)*H*W]
-		offY, offX := i*g.DH, j*g.DW
-		ylo, yhi := validRange(H, OH, g.SH, g.PH, offY)
-		xlo, xhi := validRange(W, OW, g.SW, g.PW, offX)
+		wp := ps[r%kk]
+		offX := wp.offX
+		ylo, yhi, xlo, xhi := wp.ylo, wp.yhi, wp.xlo, wp.xhi
 		if xhi <= xlo || yhi <= ylo {
 			continue
 		}
 		if g.SH == 1 && g.SW == 1 && OW == W {
 			// The adjoint of Im2col's fast path: zero the out-of-image columns of this
 			// (scratch) row, then one long add of the shifted row.
-			shift := (offY-g.PH)*W + offX - g.PW
 			zeroEdges(row, W, ylo, yhi, xlo, xhi)
 			lo, hi := ylo*W+xlo, (yhi-1)*W+xhi
-			Axpy(1, row[lo:hi], plane[lo+shift:hi+shift])
+			Axpy(1, row[lo:hi], plane[lo+wp.shift:hi+wp.shift])
 			continue
 		}
 		for oy := ylo; oy < yhi; oy++ {
-			iy := oy*g.SH - g.PH + offY
+			iy := oy*g.SH - g.PH + wp.offY
 			src := row[oy*OW+xlo : oy*OW+xhi]
 			ix0 := xlo*g.SW - g.PW + offX
 			if g.SW == 1 {

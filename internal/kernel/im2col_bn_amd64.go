@@ -22,3 +22,12 @@ func gatherIdxAVX512(dst, src, idx *float32, n, nsrc int)
 
 //go:noescape
 func poolScatterAddAVX512(dx, grad, y, idx *float32, n, ndx int, k float32)
+
+//go:noescape
+func poolRowsAVX512(out, grad, y, idx *float32, n int, colsT *float32, rows, span int)
+
+//go:noescape
+func bnMaxPool2x2AVX512(y, idx, x *float32, oh, ow, w int, xsel *float32, a, b float32)
+
+//go:noescape
+func bnUnpoolAVX512(dx, x, grad, y, idx *float32, oh, ow, w int, k, nb, c float32)

@@ -17,3 +17,15 @@ func maxPool2x2AVX512(y, idx, x *float32, oh, ow, w int) { panic("unreachable") 
 
 func gatherIdxAVX512(dst, src, idx *float32, n, nsrc int)                   { panic("unreachable") }
 func poolScatterAddAVX512(dx, grad, y, idx *float32, n, ndx int, k float32) { panic("unreachable") }
+
+func poolRowsAVX512(out, grad, y, idx *float32, n int, colsT *float32, rows, span int) {
+	panic("unreachable")
+}
+
+func bnMaxPool2x2AVX512(y, idx, x *float32, oh, ow, w int, xsel *float32, a, b float32) {
+	panic("unreachable")
+}
+
+func bnUnpoolAVX512(dx, x, grad, y, idx *float32, oh, ow, w int, k, nb, c float32) {
+	panic("unreachable")
+}

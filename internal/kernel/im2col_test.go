@@ -38,6 +38,7 @@ func TestIm2colCol2im(t *testing.T) {
 		{C: 2, H: 6, W: 5, KH: 2, KW: 3, SH: 3, SW: 1, PH: 1, PW: 2, DH: 2, DW: 1},
 		{C: 2, H: 6, W: 7, KH: 3, KW: 3, SH: 1, SW: 1, PH: 2, PW: 2, DH: 2, DW: 2},
 		{C: 3, H: 5, W: 4, KH: 5, KW: 3, SH: 1, SW: 1, PH: 2, PW: 1, DH: 1, DW: 1},
+		{C: 2, H: 10, W: 9, KH: 9, KW: 8, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1}, // more than maxWinPos positions
 	}
 	for _, g := range geoms {
 		t.Run(fmt.Sprintf("%+v", g), func(t *testing.T) {
