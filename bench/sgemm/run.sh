@@ -20,6 +20,9 @@ echo "# $(date -u '+%Y-%m-%d %H:%M UTC')  $(lscpu | grep 'Model name' | sed 's/ 
 echo "# temper kernel path: ${TEMPER_KERNEL:-auto}  threads: $THREADS  count: $COUNT"
 
 go build -o "$tmp/gosgemm" ./bench/sgemm/gosgemm
+# torch.set_num_threads does not limit OpenBLAS's own thread pool (measured: with
+# --threads 1 it still ran on 2 CPUs); OPENBLAS_NUM_THREADS does.
+export OPENBLAS_NUM_THREADS="$THREADS"
 for i in $(seq "$COUNT"); do
 	"$tmp/gosgemm" -threads "$THREADS" >>"$tmp/go.txt"
 	OPENBLAS_CORETYPE=SkylakeX $PY bench/sgemm/torch_sgemm.py --threads "$THREADS" >>"$tmp/skx.txt"

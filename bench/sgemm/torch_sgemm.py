@@ -2,7 +2,9 @@
 """Time the sgemm shapes of internal/kernel's BenchmarkSgemm in PyTorch (OpenBLAS/MKL).
 
 Run with Debian's python3-torch:  /usr/bin/python3 bench/sgemm/torch_sgemm.py [--threads 2]
-Set OPENBLAS_CORETYPE=SkylakeX in the environment to force OpenBLAS's AVX-512 kernels.
+Set OPENBLAS_CORETYPE=SkylakeX in the environment to force OpenBLAS's AVX-512 kernels, and
+OPENBLAS_NUM_THREADS to the thread count: --threads (torch.set_num_threads) alone does not
+limit OpenBLAS's own threads (run.sh sets both).
 Prints one line per shape: "<name> <GFLOP/s>", same names as the Go benchmark.
 Each shape computes C = op(A) @ op(B) into a preallocated C (torch.mm(out=...)) with the
 transposes expressed as strided views, as a framework would call it.

@@ -112,3 +112,18 @@ func init() {
 		inPlaceRows = v
 	}
 }
+
+// TEMPER_GEMM_CHUNKDIV and TEMPER_GEMM_MINCHUNK override chunkDiv (a chunk of a column
+// split takes 1/(div*threads) of the slivers left) and minChunkFlops; TEMPER_THREADS sets
+// the thread count of the benchmarks.
+func init() {
+	if v, err := strconv.Atoi(os.Getenv("TEMPER_GEMM_CHUNKDIV")); err == nil && v > 0 {
+		chunkDiv = v
+	}
+	if v, err := strconv.ParseFloat(os.Getenv("TEMPER_GEMM_MINCHUNK"), 64); err == nil {
+		minChunkFlops = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("TEMPER_THREADS")); err == nil {
+		SetThreads(v)
+	}
+}

@@ -19,6 +19,10 @@ type implementation struct {
 	// inPlaceB, B itself. rows <= mr, cols <= nr; c has leading dimension ldc.
 	kern     func(k int, ap, bp []float32, ldb int, c []float32, ldc int, alpha, beta float32, rows, cols int)
 	inPlaceB bool
+	// Optional: kernSlivers computes nsl full-width tiles (cols = nr) side by side with
+	// the same A sliver, as nsl calls of kern would: tile t has its C at c[t*nr:] and
+	// its B sliver at bp[t*bsl:].
+	kernSlivers func(k int, ap, bp []float32, ldb, bsl int, c []float32, ldc int, alpha, beta float32, rows, nsl int)
 	// packA and packB pack one sliver (see packAGeneric, packBGeneric).
 	packA func(dst, a []float32, lda int, trans bool, i0, rows, p0, kc, mr int)
 	packB func(dst, b []float32, ldb int, trans bool, p0, kc, j0, cols, nr int)

@@ -3,6 +3,8 @@ package kernel
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C on row-major matrices.
@@ -46,7 +48,8 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	}
 	job := jobPool.Get().(*gemmJob)
 	*job = gemmJob{impl: im, transA: transA, transB: transB, m: m, n: n, k: k,
-		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
+		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+		aState: job.aState, bounds: job.bounds[:0]}
 	slivM := (m + im.mr - 1) / im.mr
 	slivN := (n + im.nr - 1) / im.nr
 	t := Threads()
@@ -54,37 +57,61 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		t = 1 // below ~15 µs of work a parallel region does not pay on a busy machine
 	}
 
-	splitN := slivN >= 2*t || slivN >= slivM
-	// Phase 1: pack all of op(A) once, shared by all threads (split over row slivers).
-	// When the threads split the rows, or A is small, each thread packs its own A
-	// slivers in phase 2 instead (a duplicate of a small A is cheaper than a region).
-	job.packOwnA = t <= 1 || !splitN || slivM*im.mr*k <= 64*1024
 	var ap *[]float32
-	if !job.packOwnA {
+	switch {
+	case t <= 1:
+		job.packOwnA = true
+		job.run(0, slivN)
+	case slivN >= 2*t || slivN >= slivM:
+		// Split by panels of whole B slivers (each chunk packs its own columns of B),
+		// several chunks per thread, shrinking toward the end (see chunkBounds), so that
+		// a worker that starts late still takes a share and both finish together. All
+		// chunks use all of op(A): it is packed once, k-block by k-block, by the first
+		// chunk that needs the block (see sharedA).
 		ap = apPool.Get().(*[]float32)
 		*ap = grow(*ap, slivM*im.mr*k)
 		job.ap = *ap
-		job.phase = phasePackA
-		parallelRun(slivM, max(1, 16384/(im.mr*k)), job)
-	}
-
-	// Phase 2: compute C by panels of whole B slivers (each thread packs its own columns
-	// of B), or by panels of A slivers when n is too narrow to feed every thread.
-	job.phase = phaseCompute
-	switch {
-	case t <= 1:
-		job.run(0, slivN)
-	case splitN:
-		parallelRun(slivN, 1, job)
+		nkb := (k + im.kc - 1) / im.kc
+		if cap(job.aState) < nkb {
+			job.aState = make([]atomic.Int32, nkb)
+		}
+		job.aState = job.aState[:nkb]
+		for i := range job.aState {
+			job.aState[i].Store(0)
+		}
+		parallelChunks(job.chunkBounds(slivN, t), 1, job)
 	default:
+		// n is too narrow to feed every thread: split by panels of A slivers, each
+		// packing its own rows of A (and all of B).
+		job.packOwnA = true
 		job.splitM = true
 		parallelRun(slivM, 1, job)
 	}
 	if ap != nil {
 		apPool.Put(ap)
 	}
-	*job = gemmJob{}
+	*job = gemmJob{aState: job.aState, bounds: job.bounds[:0]}
 	jobPool.Put(job)
+}
+
+// chunkBounds sets j.bounds to the sliver boundaries of the chunks of a column split of
+// slivN B slivers over t threads and returns the number of chunks. Guided schedule: each
+// chunk takes 1/(chunkDiv*t) of the slivers left (at least minChunkFlops of work, at
+// most nc columns), so chunks shrink toward the end and the last one to finish is
+// short. Where the boundaries fall does not change any result.
+func (j *gemmJob) chunkBounds(slivN, t int) int {
+	im := j.impl
+	perSliver := 2 * float64(j.m) * float64(j.k) * float64(im.nr)
+	minS := max(1, int(minChunkFlops/perSliver+0.999))
+	maxS := max(1, im.nc/im.nr)
+	b := append(j.bounds[:0], 0)
+	for s := 0; s < slivN; {
+		d := chunkDiv * t
+		s += min(max((slivN-s+d-1)/d, minS), maxS, slivN-s)
+		b = append(b, s)
+	}
+	j.bounds = b
+	return len(b) - 1
 }
 
 func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
@@ -144,17 +171,15 @@ type gemmJob struct {
 	ldc            int
 
 	// ap is op(A) packed: k-block by k-block (the block starting at depth pc begins at
-	// pc*roundUp(m, mr)), each block a sequence of row slivers of kc×mr values.
+	// pc*roundUp(m, mr)), each block a sequence of row slivers of kc×mr values. Unless
+	// packOwnA, it is shared by the chunks: aState[b] says whether k-block b is
+	// unpacked (0), being packed (1) or ready (2); see sharedA.
 	ap       []float32
-	packOwnA bool // each thread packs the A slivers it uses, in its k-block loop
-	phase    int
+	aState   []atomic.Int32
+	bounds   []int // chunk c of a column split is slivers [bounds[c], bounds[c+1])
+	packOwnA bool  // each chunk packs the A slivers it uses, in its k-block loop
 	splitM   bool
 }
-
-const (
-	phasePackA = iota
-	phaseCompute
-)
 
 var (
 	jobPool = sync.Pool{New: func() any { return new(gemmJob) }}
@@ -176,17 +201,13 @@ func grow(s []float32, n int) []float32 {
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 
-// run does the work of slivers [lo, hi) of the current phase.
+// run computes the C panel of slivers [lo, hi) (of B, or of A if splitM), or of chunks
+// [lo, hi) of a column split if bounds is set.
 func (j *gemmJob) run(lo, hi int) {
 	im := j.impl
 	mr := im.mr
-	if j.phase == phasePackA {
-		mPad := roundUp(j.m, mr)
-		for pc := 0; pc < j.k; pc += im.kc {
-			kc := min(im.kc, j.k-pc)
-			j.packASlivers(j.ap[pc*mPad+lo*mr*kc:], pc, kc, lo, hi)
-		}
-		return
+	if len(j.bounds) > 0 {
+		lo, hi = j.bounds[lo], j.bounds[hi]
 	}
 	i0, i1, j0, j1 := 0, j.m, 0, j.n
 	if j.splitM {
@@ -196,9 +217,8 @@ func (j *gemmJob) run(lo, hi int) {
 	}
 	buf := bufPool.Get().(*gemmBuf)
 	buf.b = grow(buf.b, min(im.nc, roundUp(j1-j0, im.nr))*min(im.kc, j.k))
-	if j.packOwnA {
-		buf.a = grow(buf.a, roundUp(i1-i0, mr)*min(im.kc, j.k))
-	}
+	// Own A slivers, or a private copy of a shared block another thread is packing.
+	buf.a = grow(buf.a, roundUp(i1-i0, mr)*min(im.kc, j.k))
 	j.block(buf, i0, i1, j0, j1)
 	bufPool.Put(buf)
 }
@@ -206,7 +226,6 @@ func (j *gemmJob) run(lo, hi int) {
 func (j *gemmJob) block(buf *gemmBuf, i0, i1, j0, j1 int) {
 	im := j.impl
 	mr, nr := im.mr, im.nr
-	mPad := roundUp(j.m, mr)
 	// B is read in place, not packed, when it is not transposed and its slivers are
 	// used by at most two row slivers of A (packing would cost as much as it saves).
 	inPlaceB := im.inPlaceB && !j.transB && i1-i0 <= inPlaceRows*mr
@@ -217,6 +236,14 @@ func (j *gemmJob) block(buf *gemmBuf, i0, i1, j0, j1 int) {
 			beta := j.beta
 			if pc > 0 {
 				beta = 1
+			}
+			// The packed A block of this k-block: shared (claimed before packing B, so
+			// that another thread packing it meanwhile is usually done when it is
+			// needed), or this thread's own.
+			var aBlk []float32
+			aOff := 0
+			if !j.packOwnA {
+				aBlk = j.sharedA(pc, kc, false)
 			}
 			jr := 0
 			if !j.transB && im.packBRows != nil && !inPlaceB {
@@ -231,19 +258,26 @@ func (j *gemmJob) block(buf *gemmBuf, i0, i1, j0, j1 int) {
 					im.packB(buf.b[jr*kc:(jr+nr)*kc], j.b, j.ldb, j.transB, pc, kc, jc+jr, cols, nr)
 				}
 			}
-			// The packed A block of this k-block: shared (phase 1), or this thread's own.
-			var aBlk []float32
-			aOff := 0
-			if !j.packOwnA {
-				aBlk = j.ap[pc*mPad:]
-			} else {
+			if !j.packOwnA && aBlk == nil {
+				aBlk = j.sharedA(pc, kc, true)
+			}
+			if aBlk == nil {
 				aBlk, aOff = buf.a, i0
 				j.packASlivers(aBlk, pc, kc, i0/mr, (i1+mr-1)/mr)
 			}
 			for ir := i0; ir < i1; ir += mr {
 				rows := min(mr, i1-ir)
 				ap := aBlk[(ir-aOff)*kc : (ir-aOff+mr)*kc]
-				for jr := 0; jr < nc; jr += nr {
+				jr := 0
+				if full := nc / nr; im.kernSlivers != nil && full > 0 {
+					bp, ldb, bsl := buf.b, nr, nr*kc
+					if inPlaceB {
+						bp, ldb, bsl = j.b[pc*j.ldb+jc:], j.ldb, nr
+					}
+					im.kernSlivers(kc, ap, bp, ldb, bsl, j.c[ir*j.ldc+jc:], j.ldc, j.alpha, beta, rows, full)
+					jr = full * nr
+				}
+				for ; jr < nc; jr += nr {
 					cols := min(nr, nc-jr)
 					bp, ldb := buf.b[jr*kc:(jr+nr)*kc], nr
 					if inPlaceB && cols == nr {
@@ -255,6 +289,35 @@ func (j *gemmJob) block(buf *gemmBuf, i0, i1, j0, j1 int) {
 			}
 		}
 	}
+}
+
+// sharedA returns the shared packed A block at depth pc (all row slivers), packing it
+// if no other thread has claimed it. If another thread is packing it, sharedA returns
+// nil at once (wait false), or after waiting up to aWait for it (wait true): the caller
+// then packs a private copy, which holds the same values, rather than wait longer for a
+// thread that may have been descheduled.
+func (j *gemmJob) sharedA(pc, kc int, wait bool) []float32 {
+	mPad := roundUp(j.m, j.impl.mr)
+	blk := j.ap[pc*mPad : pc*mPad+mPad*kc]
+	st := &j.aState[pc/j.impl.kc]
+	if st.Load() == 2 {
+		return blk
+	}
+	if st.CompareAndSwap(0, 1) {
+		j.packASlivers(blk, pc, kc, 0, mPad/j.impl.mr)
+		st.Store(2)
+		return blk
+	}
+	if !wait {
+		return nil
+	}
+	start := time.Now()
+	for i := 1; st.Load() != 2; i++ {
+		if i%32 == 0 && time.Since(start) > aWait {
+			return nil
+		}
+	}
+	return blk
 }
 
 // packASlivers packs the row slivers s0 <= s < s1 of op(A)[:, pc:pc+kc] into dst, sliver
@@ -282,6 +345,12 @@ func (j *gemmJob) packASlivers(dst []float32, pc, kc, s0, s1 int) {
 func partialTile(kern func(k int, ap, bp, c []float32, ldc int, alpha, beta float32), t []float32, nr int,
 	k int, ap, bp, c []float32, ldc int, alpha, beta float32, rows, cols int) {
 	kern(k, ap, bp, t, nr, alpha, 0)
+	addTile(t, nr, c, ldc, beta, rows, cols)
+}
+
+// addTile sets c[0:rows, 0:cols] = t[0:rows, 0:cols] + beta*c (beta == 0: overwrite), t
+// with leading dimension nr.
+func addTile(t []float32, nr int, c []float32, ldc int, beta float32, rows, cols int) {
 	for r := 0; r < rows; r++ {
 		cr := c[r*ldc : r*ldc+cols]
 		tr := t[r*nr : r*nr+cols]
@@ -408,6 +477,17 @@ func store4(c []float32, alpha, beta float32, v0, v1, v2, v3 float32) {
 
 // parallelFlops is the size (2mnk) below which Sgemm runs on the caller alone.
 var parallelFlops = 2e6
+
+// A chunk of a column split takes 1/(chunkDiv*threads) of the slivers left, and at
+// least minChunkFlops of work (2mnk).
+var (
+	chunkDiv              = 2
+	minChunkFlops float64 = 1e6
+)
+
+// aWait is how long a thread waits for another to finish packing a shared A block
+// before it packs its own copy.
+const aWait = 20 * time.Microsecond
 
 // inPlaceRows is the number of row slivers of A up to which B is read in place.
 var inPlaceRows = 2

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -232,6 +233,99 @@ func TestSgemmDeterministic(t *testing.T) {
 	})
 }
 
+// TestSgemmChunks checks the column split with many small chunks (down to one sliver) on
+// several threads against one thread, bit for bit, for every transpose.
+func TestSgemmChunks(t *testing.T) {
+	defer SetThreads(Threads())
+	savedD, savedF := chunkDiv, minChunkFlops
+	defer func() { chunkDiv, minChunkFlops = savedD, savedF }()
+	chunkDiv, minChunkFlops = 3, 0
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(11, 12))
+		for ti := 0; ti < 4; ti++ {
+			g := gemmCase{transA: ti&1 != 0, transB: ti&2 != 0, m: 130, n: 300, k: 600, alpha: 0.5, beta: 0.25}
+			ar, ac := g.m, g.k
+			if g.transA {
+				ar, ac = ac, ar
+			}
+			br, bc := g.k, g.n
+			if g.transB {
+				br, bc = bc, br
+			}
+			a, b := randSlice(r, ar*ac), randSlice(r, br*bc)
+			c0 := randSlice(r, g.m*g.n)
+			var first []float32
+			for _, th := range []int{1, 2, 3, 2} {
+				SetThreads(th)
+				c := append([]float32(nil), c0...)
+				Sgemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, a, ac, b, bc, g.beta, c, g.n)
+				if first == nil {
+					first = c
+					continue
+				}
+				for i := range c {
+					if math.Float32bits(c[i]) != math.Float32bits(first[i]) {
+						t.Fatalf("%v threads=%d: C[%d] = %v, with 1 thread %v", g, th, i, c[i], first[i])
+					}
+				}
+			}
+			checkGemmCase(t, r, g) // on 2 threads
+		}
+	})
+}
+
+// TestSgemmSharedAFallback runs a column panel whose shared A blocks are all claimed by
+// a thread that never finishes packing them: the panel must pack private copies and
+// give the same bits as Sgemm.
+func TestSgemmSharedAFallback(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(13, 14))
+		for _, transA := range []bool{false, true} {
+			m, n, k := 50, 70, 600
+			a, b := randSlice(r, m*k), randSlice(r, k*n)
+			lda := k
+			if transA {
+				lda = m
+			}
+			want := randSlice(r, m*n)
+			got := append([]float32(nil), want...)
+			Sgemm(transA, false, m, n, k, 0.5, a, lda, b, n, 0.25, want, n)
+
+			im := impl
+			nkb := (k + im.kc - 1) / im.kc
+			job := &gemmJob{impl: im, transA: transA, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda,
+				b: b, ldb: n, beta: 0.25, c: got, ldc: n,
+				ap: make([]float32, roundUp(m, im.mr)*k), aState: make([]atomic.Int32, nkb)}
+			for i := range job.aState {
+				job.aState[i].Store(1) // being packed, forever
+			}
+			job.run(0, (n+im.nr-1)/im.nr)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("transA=%v: C[%d] = %v, want %v", transA, i, got[i], want[i])
+				}
+			}
+		}
+	})
+}
+
+func TestChunkBounds(t *testing.T) {
+	j := &gemmJob{impl: &implementation{mr: 12, nr: 32, kc: 256, nc: 512}, m: 128, k: 512}
+	for _, tc := range []struct {
+		slivN, t int
+		want     []int
+	}{
+		{16, 2, []int{0, 4, 7, 10, 12, 13, 14, 15, 16}},
+		{1, 2, []int{0, 1}},
+		{40, 1, []int{0, 16, 28, 34, 37, 39, 40}},
+	} {
+		n := j.chunkBounds(tc.slivN, tc.t)
+		if fmt.Sprint(j.bounds) != fmt.Sprint(tc.want) || n != len(tc.want)-1 {
+			t.Errorf("chunkBounds(%d, %d) = %d, %v; want %v", tc.slivN, tc.t, n, j.bounds, tc.want)
+		}
+	}
+}
+
 func TestSgemmPanics(t *testing.T) {
 	tests := []struct {
 		name string
@@ -388,6 +482,50 @@ func TestEnvSelectsKernel(t *testing.T) {
 		}
 		if !strings.Contains(string(out), "kernel="+tt.want+"\n") {
 			t.Errorf("TEMPER_KERNEL=%q: output %q, want kernel=%s", tt.env, out, tt.want)
+		}
+	}
+}
+
+// TestKernSlivers compares each path's multi-tile kernel with one kern call per tile, bit
+// for bit: partial row counts, B slivers read with a stride (in place) or packed, every
+// beta case, and C columns past the tiles left alone.
+func TestKernSlivers(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, im := range implementations() {
+		if im.kernSlivers == nil {
+			continue
+		}
+		mr, nr := im.mr, im.nr
+		for _, k := range []int{1, 3, 10, 37} {
+			for _, rows := range []int{1, 5, mr} {
+				for _, beta := range []float32{0, 1, -0.5} {
+					for _, inPlace := range []bool{false, true} {
+						nsl := 3
+						ldb, bsl := nr, nr*k
+						if inPlace {
+							ldb, bsl = nsl*nr+5, nr
+						}
+						ap := randSlice(r, mr*k)
+						bp := randSlice(r, (nsl-1)*bsl+(k-1)*ldb+nr)
+						ldc := nsl*nr + 7
+						want := randSlice(r, rows*ldc)
+						if beta == 0 {
+							want[0] = float32(math.NaN())
+						}
+						got := append([]float32(nil), want...)
+						for s := 0; s < nsl; s++ {
+							im.kern(k, ap, bp[s*bsl:], ldb, want[s*nr:], ldc, 1.5, beta, rows, nr)
+						}
+						im.kernSlivers(k, ap, bp, ldb, bsl, got, ldc, 1.5, beta, rows, nsl)
+						for i := range got {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("%s k=%d rows=%d beta=%v inPlace=%v: C[%d] = %v, want %v",
+									im.name, k, rows, beta, inPlace, i, got[i], want[i])
+							}
+						}
+					}
+				}
+			}
 		}
 	}
 }

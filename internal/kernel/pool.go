@@ -39,8 +39,12 @@ func (f funcRunner) run(lo, hi int) { f(lo, hi) }
 // spinTime is how long an idle worker keeps polling for the next region (yielding its
 // P between polls) before it parks, and how long a caller polls for the last chunks of
 // its region before it polls more slowly. Training issues kernels back to back; waking a
-// parked goroutine costs several microseconds, more than the small products take.
-const spinTime = 50 * time.Microsecond
+// parked goroutine costs several microseconds on an idle machine and, measured on the
+// shared 2-vCPU VM (bench/sgemm/RESULTS.md), 1-3 ms on a busy one, during which the
+// caller does the region alone: with 50 µs a worker parked 0.3-0.5 times per
+// 128×512×512 product and started 150-750 µs late on average, with 200 µs 0.02-0.2
+// times. (Polling longer, 1-3 ms, or with sched_yield after 200 µs, was not better.)
+const spinTime = 200 * time.Microsecond
 
 // region is one parallel region. Its chunks are claimed with an atomic counter by the
 // caller and by every worker it notified, whoever comes first: a worker that is slow to
@@ -159,18 +163,37 @@ func parallelRun(n, grain int, r runner) {
 		return
 	}
 	chunks, size := split(n, grain, Threads())
-	if chunks <= 1 {
+	runRegion(n, size, chunks, r)
+}
+
+// parallelChunks is parallelRun with a fixed chunk size: [0, n) is cut into chunks of
+// size items (the last may be shorter), possibly many more than threads, which the
+// caller and up to Threads()-1 workers claim one at a time. With more chunks than
+// threads, a worker that starts late (a busy machine) still takes a share of the
+// region, and one that finishes early does not leave the other's last chunk alone.
+// With one thread, r runs once on all of [0, n).
+func parallelChunks(n, size int, r runner) {
+	if n <= 0 {
+		return
+	}
+	size = max(size, 1)
+	runRegion(n, size, (n+size-1)/size, r)
+}
+
+func runRegion(n, size, chunks int, r runner) {
+	nw := min(chunks, Threads()) - 1 // workers to notify
+	if nw < 1 {
 		r.run(0, n)
 		return
 	}
 	p := &thePool
 	p.mu.Lock()
-	for len(p.workers) < chunks-1 {
+	for len(p.workers) < nw {
 		ch := make(chan *region, 1)
 		p.workers = append(p.workers, ch)
 		go worker(ch)
 	}
-	workers := p.workers[:chunks-1]
+	workers := p.workers[:nw]
 	p.mu.Unlock()
 
 	g := regionPool.Get().(*region)

@@ -124,3 +124,30 @@ func BenchmarkParallelOverhead(b *testing.B) {
 		Parallel(2, 1, f)
 	}
 }
+
+func TestParallelChunksCoversOnce(t *testing.T) {
+	defer SetThreads(Threads())
+	for _, th := range []int{1, 2, 3} {
+		SetThreads(th)
+		for _, n := range []int{0, 1, 5, 17, 100} {
+			for _, size := range []int{0, 1, 3, 100} {
+				hits := make([]int32, n)
+				var calls atomic.Int32
+				parallelChunks(n, size, funcRunner(func(lo, hi int) {
+					calls.Add(1)
+					if th > 1 && hi-lo > max(size, 1) {
+						t.Errorf("threads=%d n=%d size=%d: chunk [%d, %d) too large", th, n, size, lo, hi)
+					}
+					for i := lo; i < hi; i++ {
+						atomic.AddInt32(&hits[i], 1)
+					}
+				}))
+				for i, h := range hits {
+					if h != 1 {
+						t.Fatalf("threads=%d n=%d size=%d: index %d visited %d times", th, n, size, i, h)
+					}
+				}
+			}
+		}
+	}
+}

@@ -12,6 +12,9 @@
 // Ap holds, for each p = 0..k-1, the MR values of a column of the A sliver (steps lda
 // apart; lda = MR when packed); Bp holds, for each p, the NR values of a row of the B
 // sliver (AVX2: packed, NR apart; AVX-512: ldb apart, so B can also be read in place).
+// The AVX-512 kernel computes nsl tiles side by side in one call (C tile t at columns
+// t*NR, its B sliver bsl floats after tile t-1's, the same A sliver), so that a row of
+// tiles pays one call; it prefetches the next tile's C during the current one.
 // Per step p the kernel loads NR/W vectors of Bp, broadcasts each of the MR values of Ap
 // and issues MR*NR/W FMAs into MR*NR/W accumulator registers (W = 16 lanes for AVX-512,
 // 8 for AVX2), with software prefetch of A and B pfDist steps ahead. The AVX-512
@@ -50,19 +53,24 @@ func main() {
 	fmt.Fprintln(&sb)
 	fmt.Fprintln(&sb, `#include "textflag.h"`)
 	for _, mode := range []byte{'T'} {
-		kernel(&sb, avx512, 12, 32, mode)
-		kernel(&sb, avx2, 6, 16, mode)
+		kernel(&sb, avx512, 12, 32, 12, mode)
+		// For row slivers of at most 10 or 8 rows (m = 10 classes; the last sliver of
+		// m = 128 = 10*12 + 8), reading the same 12-row packed slivers with fewer FMAs.
+		kernel(&sb, avx512, 10, 32, 12, mode)
+		kernel(&sb, avx512, 8, 32, 12, mode)
+		kernel(&sb, avx2, 6, 16, 6, mode)
 	}
 	io.WriteString(os.Stdout, sb.String())
 }
 
-// kernel emits one micro-kernel. aMode selects how the A sliver is addressed:
+// kernel emits one micro-kernel. aStride is the step of a packed A sliver (the lda it is
+// called with, for the A prefetch; >= mr). aMode selects how the A sliver is addressed:
 //
 //	'N': A is read in place from MR rows of a row-major matrix (element (r, p) at
 //	     a + r*lda + p): op(A) = A, no packing needed.
 //	'T': the MR values of step p are contiguous and steps are lda apart (element (r, p) at
 //	     a + p*lda + r): op(A) = Aᵀ read in place, or a packed sliver with lda = MR.
-func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
+func kernel(w io.Writer, s isa, mr, nr, aStride int, aMode byte) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
 	nv := nr / s.w // vectors per row of the tile
 	nacc := mr * nv
@@ -96,27 +104,56 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 
 	name := fmt.Sprintf("kern%s%c_%dx%d", s.name, aMode, mr, nr)
 	if s.masked {
-		fmt.Fprintf(w, "\n// func %s(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, rows, masks, ldb int)\n", name)
-		fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-80\n", name)
+		fmt.Fprintf(w, "\n// func %s(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, rows, masks, ldb, nsl, bsl int)\n", name)
+		fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $8-96\n", name)
 	} else {
 		fmt.Fprintf(w, "\n// func %s(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)\n", name)
 		fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
 	}
-	p("MOVQ k+0(FP), CX")
-	p("MOVQ a+8(FP), SI")
 	p("MOVQ lda+16(FP), R10")
 	p("SHLQ $2, R10")
-	p("MOVQ b+24(FP), DI")
+	p("MOVQ ldc+40(FP), R8")
+	p("SHLQ $2, R8")
+	// prefetchC prefetches the C tile at base (a register), each of its rows.
+	prefetchC := func(base string, off0 int) {
+		p("MOVQ %s, R9", base)
+		for r := 0; r < mr; r++ {
+			for off := 0; off < nr*4; off += 64 {
+				if cPrefetch == "PREFETCHW" {
+					// Not in the Go assembler: 0F 0D /1 with a disp32 off R9.
+					d := off0 + off
+					p("BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $%d // PREFETCHW %d(R9)", d, d)
+					continue
+				}
+				p("%s %d(R9)", cPrefetch, off0+off)
+			}
+			if r < mr-1 {
+				p("ADDQ R8, R9")
+			}
+		}
+	}
 	if s.masked {
 		// B rows ldb apart (ldb = NR for a packed sliver, or B read in place).
 		p("MOVQ ldb+72(FP), R12")
 		p("SHLQ $2, R12")
 		p("MOVQ R12, R13")
 		p("SHLQ $%d, R13", log2(pfDist))
+		// Tiles: R14 and R15 hold the current tile's B and C, tiles-8(SP) counts down.
+		p("MOVQ b+24(FP), R14")
+		p("MOVQ c+32(FP), R15")
+		p("MOVQ nsl+80(FP), AX")
+		p("MOVQ AX, tiles-8(SP)")
+		// The first tile's C; every tile prefetches the next one's.
+		prefetchC("R15", 0)
+		fmt.Fprintf(w, "%s_tile:\n", name)
+		p("MOVQ R14, DI")
+		p("MOVQ R15, DX")
+	} else {
+		p("MOVQ b+24(FP), DI")
+		p("MOVQ c+32(FP), DX")
 	}
-	p("MOVQ c+32(FP), DX")
-	p("MOVQ ldc+40(FP), R8")
-	p("SHLQ $2, R8")
+	p("MOVQ k+0(FP), CX")
+	p("MOVQ a+8(FP), SI")
 	if aMode == 'N' {
 		for g := 1; g*3 < mr; g++ {
 			p("LEAQ (%s)(R10*2), %s", bases[g-1], bases[g])
@@ -131,15 +168,15 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 			p("VXORPS %s, %s, %s", r, r, r)
 		}
 	}
-	// Prefetch the C tile: its rows are read (beta != 0) or written at the end.
-	p("MOVQ DX, R9")
-	for r := 0; r < mr; r++ {
-		for off := 0; off < nr*4; off += 64 {
-			p("%s %d(R9)", cPrefetch, off)
-		}
-		if r < mr-1 {
-			p("ADDQ R8, R9")
-		}
+	// Prefetch the C tile (the next one for AVX-512): its rows are read (beta != 0) or
+	// written at the end.
+	if s.masked {
+		p("CMPQ tiles-8(SP), $1")
+		p("JEQ %s_nopf", name)
+		prefetchC("DX", nr*4)
+		fmt.Fprintf(w, "%s_nopf:\n", name)
+	} else {
+		prefetchC("DX", 0)
 	}
 	step := func(u int) {
 		bOff := u * nr * 4 // packed B: constant displacements
@@ -157,8 +194,8 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 				p("PREFETCHT0 %d(DI)", (u+pfDist)*nr*4+off)
 			}
 		}
-		if aMode == 'T' && (u*mr*4)%64 < mr*4 {
-			p("PREFETCHT0 %d(SI)", pfDist*mr*4)
+		if aMode == 'T' && (u*aStride*4)%64 < aStride*4 {
+			p("PREFETCHT0 %d(SI)", pfDist*aStride*4)
 		}
 		for r := 0; r < mr; r++ {
 			b := bc(u*mr + r)
@@ -299,6 +336,13 @@ func kernel(w io.Writer, s isa, mr, nr int, aMode byte) {
 	epi("beta0", nil)
 	if s.masked {
 		fmt.Fprintf(w, "%s_done:\n", name)
+		p("DECQ tiles-8(SP)")
+		p("JZ %s_ret", name)
+		p("MOVQ bsl+88(FP), AX")
+		p("LEAQ (R14)(AX*4), R14")
+		p("ADDQ $%d, R15", nr*4)
+		p("JMP %s_tile", name)
+		fmt.Fprintf(w, "%s_ret:\n", name)
 		p("VZEROUPPER")
 		p("RET")
 	}
