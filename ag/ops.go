@@ -117,9 +117,16 @@ func (t *Tape) MulMask(x *Var, mask *tensor.Tensor) *Var {
 		panic(&tensor.ShapeError{Op: "ag.MulMask", A: xv.Shape(), B: mask.Shape(), Msg: "mask must have x's shape"})
 	}
 	y := t.Empty(xv.Shape()...)
-	yd, xd, md := y.Data(), xv.Data(), mask.Data()
-	for i, m := range md {
-		yd[i] = xd[i] * m
+	kernel.Mul(y.Data(), xv.Data(), mask.Data())
+	return t.RecordMulMask(x, y, mask)
+}
+
+// RecordMulMask records y = x ⊙ mask, already computed by the caller (dropout draws the
+// mask and applies it in one sweep), as the op MulMask: dx = g ⊙ mask. y and mask must
+// have x's shape and stay unchanged until the backward pass (take them from the arena).
+func (t *Tape) RecordMulMask(x *Var, y, mask *tensor.Tensor) *Var {
+	if !tensor.SameShape(x.Value.Shape(), mask.Shape()) || !tensor.SameShape(y.Shape(), mask.Shape()) {
+		panic(&tensor.ShapeError{Op: "ag.RecordMulMask", A: x.Value.Shape(), B: mask.Shape(), Msg: "mask and output must have x's shape"})
 	}
 	v := t.Op(y, maskBackward, x)
 	v.Aux = mask
@@ -131,15 +138,10 @@ func maskBackward(o *Var) {
 	in := o.inputs[0]
 	g, m := o.Grad.Data(), o.Aux.Data()
 	dst, fresh := in.GradForWrite()
-	d := dst.Data()
 	if fresh {
-		for i := range d {
-			d[i] = g[i] * m[i]
-		}
-		return
-	}
-	for i := range d {
-		d[i] += g[i] * m[i]
+		kernel.Mul(dst.Data(), g, m)
+	} else {
+		kernel.MulAdd(dst.Data(), g, m)
 	}
 }
 

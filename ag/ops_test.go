@@ -21,6 +21,17 @@ func awayFromZero(t *tensor.Tensor) *tensor.Tensor {
 	})
 }
 
+// dropMask is a fixed inverted-dropout mask: 0 at every third element, 1.25 elsewhere.
+func dropMask(shape ...int) *tensor.Tensor {
+	m := tensor.New(shape...)
+	for i := range m.Data() {
+		if i%3 != 0 {
+			m.Data()[i] = 1.25
+		}
+	}
+	return m
+}
+
 func positive(t *tensor.Tensor) *tensor.Tensor {
 	return t.Map(func(v float32) float32 {
 		if v < 0 {
@@ -44,6 +55,20 @@ func TestGradcheckOps(t *testing.T) {
 		{"scale", func(_ *ag.Tape, in []*ag.Var) *ag.Var { return ag.Scale(in[0], -2.5) }, []*tensor.Tensor{randn(1, 5)}},
 		{"matmul", func(_ *ag.Tape, in []*ag.Var) *ag.Var { return ag.MatMul(in[0], in[1]) }, []*tensor.Tensor{randn(1, 3, 5), randn(2, 5, 4)}},
 		{"matmul-transposed-view", func(_ *ag.Tape, in []*ag.Var) *ag.Var { return ag.MatMul(in[0], ag.Transpose(in[1], 0, 1)) }, []*tensor.Tensor{randn(1, 3, 5), randn(2, 4, 5)}},
+		{"mulmask-param", func(t *ag.Tape, in []*ag.Var) *ag.Var { return t.MulMask(in[0], dropMask(5, 7)) }, []*tensor.Tensor{randn(1, 5, 7)}},
+		{"mulmask-fresh-and-accumulated", func(t *ag.Tape, in []*ag.Var) *ag.Var {
+			s := t.Scale(in[0], 1) // a tape Var: its first gradient is written, the second added
+			return ag.Add(ag.MulMask(s, dropMask(5, 7)), ag.MulMask(s, dropMask(7, 5).Reshape(5, 7)))
+		}, []*tensor.Tensor{randn(1, 5, 7)}},
+		{"recordmulmask", func(t *ag.Tape, in []*ag.Var) *ag.Var {
+			s := t.Scale(in[0], 1)
+			m := dropMask(5, 7)
+			y := t.Empty(5, 7)
+			for i, v := range s.Value.Data() {
+				y.Data()[i] = v * m.Data()[i]
+			}
+			return t.RecordMulMask(s, y, m)
+		}, []*tensor.Tensor{randn(1, 5, 7)}},
 		{"relu", func(_ *ag.Tape, in []*ag.Var) *ag.Var { return ag.ReLU(in[0]) }, []*tensor.Tensor{awayFromZero(randn(1, 4, 5))}},
 		{"relu-twice-used", func(_ *ag.Tape, in []*ag.Var) *ag.Var { r := ag.ReLU(in[0]); return ag.Add(r, ag.ReLU(in[0])) }, []*tensor.Tensor{awayFromZero(randn(1, 4, 5))}},
 		{"tanh", func(_ *ag.Tape, in []*ag.Var) *ag.Var { return ag.Tanh(in[0]) }, []*tensor.Tensor{randn(1, 4, 5)}},

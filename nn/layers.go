@@ -204,13 +204,11 @@ func (d *Dropout) Forward(x *ag.Var) *ag.Var {
 	t := ag.TapeOf(x)
 	xv := x.Value.Contiguous()
 	mask := t.Empty(xv.Shape()...)
-	md := mask.Data()
-	d.Rand.Bernoulli(md, 1-d.P)
-	scale := float32(1 / (1 - d.P))
-	for i := range md {
-		md[i] *= scale
-	}
-	return ag.MulMask(x, mask)
+	y := t.Empty(xv.Shape()...)
+	// mask = scale·Bernoulli(1-P) and y = x ⊙ mask in one sweep (in parallel for large
+	// inputs; the values do not depend on the thread count).
+	d.Rand.BernoulliMul(mask.Data(), y.Data(), xv.Data(), 1-d.P, float32(1/(1-d.P)))
+	return t.RecordMulMask(x, y, mask)
 }
 
 // RandomStreamer is implemented by modules that own random streams (dropout masks);

@@ -6,6 +6,7 @@ import (
 
 	"github.com/temperml/temper/ag"
 	"github.com/temperml/temper/ag/gradcheck"
+	"github.com/temperml/temper/internal/kernel"
 	"github.com/temperml/temper/nn"
 	"github.com/temperml/temper/rng"
 	"github.com/temperml/temper/tensor"
@@ -98,6 +99,48 @@ func TestDropoutTrainEval(t *testing.T) {
 	}
 	if _, err := nn.NewDropout(1, nil); err == nil {
 		t.Error("p=1 accepted")
+	}
+}
+
+// TestDropoutMatchesDefinition: the fused, parallel dropout (mask drawn and applied in one
+// sweep, blocks drawn by several threads) gives y = x ⊙ m/(1-p) and dx = g ⊙ m/(1-p) with
+// m the stream's next Bernoulli(1-p) draws in order, for any thread count, and leaves the
+// stream where drawing the mask serially would.
+func TestDropoutMatchesDefinition(t *testing.T) {
+	defer kernel.SetThreads(kernel.Threads())
+	for _, threads := range []int{1, 2, 3} {
+		kernel.SetThreads(threads)
+		for _, shape := range [][]int{{3, 5}, {128, 512}, {7, 10001}} {
+			n := shape[0] * shape[1]
+			d, _ := nn.NewDropout(0.2, rng.New(11))
+			ref := rng.New(11)
+			r := rng.New(uint64(n))
+			xt := tensor.Randn(r, shape...)
+			gt := tensor.Randn(r, shape...)
+			tp := ag.NewTape()
+			x := tp.Const(xt)
+			w := ag.NewParam(tensor.Full(1, shape...)) // dx flows into a parameter through Mul
+			y := d.Forward(ag.Mul(x, w))
+			loss := ag.Sum(ag.Mul(y, tp.Const(gt)))
+			loss.Backward()
+
+			m := make([]float32, n)
+			ref.Bernoulli(m, 0.8)
+			scale := float32(1 / 0.8)
+			yd, xd, gd, wg := y.Value.Data(), xt.Data(), gt.Data(), w.Grad.Data()
+			for i := range m {
+				mi := m[i] * scale
+				if want := xd[i] * mi; yd[i] != want {
+					t.Fatalf("threads %d shape %v: y[%d] = %v, want %v", threads, shape, i, yd[i], want)
+				}
+				if want := gd[i] * mi * xd[i]; math.Abs(float64(wg[i]-want)) > 1e-6*math.Abs(float64(want)) {
+					t.Fatalf("threads %d shape %v: grad[%d] = %v, want %v", threads, shape, i, wg[i], want)
+				}
+			}
+			if a, b := d.Rand.Uint64(), ref.Uint64(); a != b {
+				t.Fatalf("threads %d shape %v: stream state after dropout differs from the serial draws", threads, shape)
+			}
+		}
 	}
 }
 

@@ -15,9 +15,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
-	"math/bits"
 	"math/rand/v2"
+
+	"github.com/temperml/temper/internal/kernel"
 )
 
 // Stream is one random stream. The zero value is not usable; create one with New or Split.
@@ -25,6 +25,7 @@ import (
 type Stream struct {
 	src *pcg
 	r   *rand.Rand
+	job *bernoulliJob // reused by parallel Bernoulli calls
 }
 
 // New returns a stream seeded from seed.
@@ -77,24 +78,6 @@ func (s *Stream) Normal(dst []float32, mean, std float64) {
 	}
 }
 
-// Bernoulli fills dst with 1 (probability keep) or 0: element i is 1 when the top 24 bits
-// of the stream's next 64-bit output are below round(keep·2²⁴). The generator state is
-// kept in registers for the whole loop (dropout masks are a hot path).
-func (s *Stream) Bernoulli(dst []float32, keep float64) {
-	thr := uint64(math.Round(keep * (1 << 24)))
-	hi, lo := s.src.hi, s.src.lo
-	for i := range dst {
-		var x uint64
-		hi, lo, x = pcgStep(hi, lo)
-		if x>>40 < thr {
-			dst[i] = 1
-		} else {
-			dst[i] = 0
-		}
-	}
-	s.src.hi, s.src.lo = hi, lo
-}
-
 // MarshalBinary returns the stream's full state.
 func (s *Stream) MarshalBinary() ([]byte, error) { return s.src.MarshalBinary() }
 
@@ -112,35 +95,13 @@ func (s *Stream) UnmarshalBinary(b []byte) error {
 
 // pcg is the 128-bit PCG generator with the DXSM output function, bit for bit the
 // generator of math/rand/v2.PCG (same multiplier, increment, output and binary encoding,
-// checked by TestPCGMatchesStdlib), reimplemented so that hot loops such as Bernoulli can
-// keep its state in registers.
+// checked by TestPCGMatchesStdlib). Its step is internal/kernel.PCGStep, which the mask
+// kernels share, so hot loops keep the state in registers.
 type pcg struct{ hi, lo uint64 }
-
-const (
-	pcgMulHi = 2549297995355413924
-	pcgMulLo = 4865540595714422341
-	pcgIncHi = 6364136223846793005
-	pcgIncLo = 1442695040888963407
-	dxsmMul  = 0xda942042e4dd58b5
-)
-
-// pcgStep advances the state (hi, lo) = state·mul + inc and returns the new state and its
-// DXSM output.
-func pcgStep(hi, lo uint64) (nhi, nlo, out uint64) {
-	h, l := bits.Mul64(lo, pcgMulLo)
-	h += hi*pcgMulLo + lo*pcgMulHi
-	l, c := bits.Add64(l, pcgIncLo, 0)
-	h, _ = bits.Add64(h, pcgIncHi, c)
-	x := h ^ h>>32
-	x *= dxsmMul
-	x ^= x >> 48
-	x *= l | 1
-	return h, l, x
-}
 
 func (p *pcg) Uint64() uint64 {
 	var x uint64
-	p.hi, p.lo, x = pcgStep(p.hi, p.lo)
+	p.hi, p.lo, x = kernel.PCGStep(p.hi, p.lo)
 	return x
 }
 
