@@ -1,7 +1,10 @@
 // Package kernel holds temper's numeric kernels on []float32: single-precision matrix
 // multiply (Sgemm), vector ops (Axpy, Scale, AddBiasRows, SumRows, ReLU, ReLUBackward,
-// Dot) and the worker pool they share (Parallel, SetThreads). It imports nothing of
-// temper.
+// Dot, Mul, MulAdd), the im2col/BN/pooling kernels of the convolutions, the PCG-DXSM
+// generator behind dropout masks (PCGStep, PCGAdvance: O(log n) jump-ahead after Brown,
+// "Random Number Generation with Arbitrary Strides", 1994; PCGBernoulli: 16 interleaved
+// lanes on AVX-512DQ) and the worker pool they share (Parallel, SetThreads). It imports
+// nothing of temper.
 //
 // # Why hand-written
 //
@@ -31,8 +34,12 @@
 //   - Blocking: KC = 256 steps of depth per pass (a 12×256 A sliver is 12 KiB and stays
 //     in L1 while the kernel walks the 256×512 B block, 512 KiB, in L2), NC = 512 columns
 //     of B per block.
-//   - Threads: op(A) is packed once, shared, split over row slivers; then each thread
-//     takes a contiguous range of column slivers of C, packing its own columns of B.
+//   - Threads: one parallel region per product, cut into chunks of column slivers of C
+//     that shrink as the work runs out (each takes a fixed fraction of what is left), so
+//     a worker the OS schedules late takes fewer chunks instead of serializing the
+//     product. op(A) is packed once, block by block, by the first chunk that needs the
+//     block; a chunk that finds it still being packed waits briefly, then packs its own
+//     copy (the same bits). Each chunk packs its own columns of B.
 //     When n is too narrow the threads split the row slivers instead, and a C narrower
 //     than half a tile with many rows is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ (when beta is
 //     0). Small A are packed by each thread for itself. Every element of C is computed
