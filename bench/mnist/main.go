@@ -74,6 +74,9 @@ func main() {
 	rounds := flag.Int("rounds", 1, "rounds: every row runs once per round, in turn; the table keeps each row's best")
 	defaultRecipe := flag.Bool("default-recipe", false, "also time temper's default recipe (one-cycle; 2-pixel crops for the conv models)")
 	flag.Parse()
+	if *rounds < 1 || *epochs < 1 || *threads < 1 {
+		check(fmt.Errorf("-rounds %d, -epochs %d, -threads %d: each must be at least 1", *rounds, *epochs, *threads))
+	}
 
 	tmp, err := os.MkdirTemp("", "temper-bench")
 	check(err)
