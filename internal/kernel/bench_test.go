@@ -111,6 +111,19 @@ func init() {
 	if v, err := strconv.Atoi(os.Getenv("TEMPER_GEMM_INPLACE")); err == nil {
 		inPlaceRows = v
 	}
+	if v, err := strconv.Atoi(os.Getenv("TEMPER_GEMM_SMALLK")); err == nil && v <= smallKLimit {
+		for _, im := range implementations() {
+			if im.smallK != nil {
+				im.smallKMax = v // 0: no small-k path
+				if im.name == "avx2" {
+					im.smallKMax = min(v, smallKAVX2Max)
+				}
+			}
+		}
+	}
+	if v, err := strconv.Atoi(os.Getenv("TEMPER_GEMM_SMALLKPANEL")); err == nil && v > 0 {
+		smallKPanelBytes = v
+	}
 }
 
 // TEMPER_GEMM_CHUNKDIV and TEMPER_GEMM_MINCHUNK override chunkDiv (a chunk of a column
@@ -125,5 +138,38 @@ func init() {
 	}
 	if v, err := strconv.Atoi(os.Getenv("TEMPER_THREADS")); err == nil {
 		SetThreads(v)
+	}
+}
+
+// BenchmarkSgemmSmallK times products of small depth (the small-k path, or the packed
+// one with TEMPER_GEMM_SMALLK=0) with the default thread count.
+func BenchmarkSgemmSmallK(b *testing.B) {
+	for _, s := range []gemmShape{
+		{"NN_128x512x10", false, false, 128, 512, 10},
+		{"TN_128x512x10", true, false, 128, 512, 10},
+		{"NN_128x64x10", false, false, 128, 64, 10},
+		{"NN_128x10x10", false, false, 128, 10, 10},
+		{"TN_128x10x10", true, false, 128, 10, 10},
+		{"NN_10x512x10", false, false, 10, 512, 10},
+		{"NN_512x512x4", false, false, 512, 512, 4},
+		{"NN_512x512x8", false, false, 512, 512, 8},
+		{"NN_512x512x16", false, false, 512, 512, 16},
+		{"NN_512x512x24", false, false, 512, 512, 24},
+		{"NN_512x512x32", false, false, 512, 512, 32},
+		{"NN_128x512x32", false, false, 128, 512, 32},
+		{"TN_128x512x32", true, false, 128, 512, 32},
+		{"NN_128x512x48", false, false, 128, 512, 48},
+		{"NN_512x512x48", false, false, 512, 512, 48},
+		{"NN_128x512x64", false, false, 128, 512, 64},
+		{"NN_512x512x64", false, false, 512, 512, 64},
+		{"NN_1024x1024x64", false, false, 1024, 1024, 64},
+		{"NN_128x4096x64", false, false, 128, 4096, 64},
+		{"NN_512x8192x16", false, false, 512, 8192, 16},
+		{"NN_128x4096x16", false, false, 128, 4096, 16},
+		{"NN_1024x1024x16", false, false, 1024, 1024, 16},
+	} {
+		b.Run(fmt.Sprintf("%s/%s", s.name, Name()), func(b *testing.B) {
+			benchGemm(b, s)
+		})
 	}
 }

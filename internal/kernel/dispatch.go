@@ -31,6 +31,11 @@ type implementation struct {
 	// reading the source row by row; dst holds the slivers one after the other.
 	packARows func(dst, a []float32, lda, p0, kc, i0, nsl int)
 	packBRows func(dst, b []float32, ldb, p0, kc, j0, nsl int)
+	// Optional: smallK computes C = alpha*op(A)·B + beta*C (B not transposed, 1 <= k <=
+	// smallKMax <= smallKLimit) reading A and B in place, nothing packed (see
+	// sgemmSmallK). Sgemm uses it for depths up to smallKMax.
+	smallKMax int
+	smallK    func(transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 
 	axpy         func(alpha float32, x, y []float32)
 	scale        func(alpha float32, x []float32)

@@ -168,6 +168,8 @@ var avx512Impl = &implementation{
 	packBRows: func(dst, b []float32, ldb, p0, kc, j0, nsl int) {
 		packRowsAVX512(dst, b, ldb, p0, kc, j0, nsl, 32)
 	},
+	smallK:    smallKAVX512,
+	smallKMax: 128, // measured faster than packing up to k = 128 (bench/sgemm/RESULTS.md)
 
 	axpy:         axpyVec,
 	scale:        scaleVec,
@@ -180,9 +182,11 @@ var avx512Impl = &implementation{
 var avx2Impl = &implementation{
 	name: "avx2",
 	mr:   6, nr: 16, kc: 256, nc: 512,
-	kern:  kernAVX2,
-	packA: packAAVX2,
-	packB: packBAVX2,
+	kern:      kernAVX2,
+	packA:     packAAVX2,
+	packB:     packBAVX2,
+	smallK:    smallKAVX2,
+	smallKMax: smallKAVX2Max,
 
 	axpy:         axpyVec,
 	scale:        scaleVec,

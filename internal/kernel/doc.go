@@ -47,6 +47,11 @@
 //     bit-identical for a fixed thread count (and, as tested, across thread counts).
 //     Products below 2 MFLOP run on the caller alone. The pool's workers claim chunks
 //     of a region as they come, so one that the OS has not scheduled never stalls it.
+//   - Small depth: for op(B) not transposed and k <= 128 (AVX-512) or <= 32 (AVX2),
+//     nothing is packed — packing would cost as much as the product (the MLP's
+//     128×512×10 input gradient has k = 10). Row-block kernels (AVX-512: up to 6×64,
+//     k-masked at the last columns) read B's rows and broadcast op(A) in place; on
+//     AVX-512 they give the same bits as the packed path (tested). See sgemmSmallK.
 //
 // # Paths
 //

@@ -14,6 +14,9 @@ import (
 // If transB is false B is stored k×n (ldb >= n), otherwise B is stored n×k (ldb >= k).
 // beta == 0 means C is overwritten (NaNs in C do not propagate), as in BLAS.
 //
+// For op(B) not transposed and a small depth k (see implementation.smallKMax) nothing is
+// packed: A and B are read in place (see sgemmSmallK).
+//
 // The work is split across the worker pool (see Parallel) by column or row panels of C.
 // Every element of C is computed by the same sequence of operations whatever the split,
 // so results are bit-identical run to run, and also across thread counts (tested); they
@@ -29,6 +32,12 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		return
 	}
 	im := impl
+	if k <= im.smallKMax && !transB && im.smallK != nil {
+		// Small depth (before the Cᵀ trick below: a narrow C costs masked lanes here,
+		// not a transposed copy): nothing packed (see sgemmSmallK).
+		sgemmSmallK(im, transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	if n < im.nr/2 && m >= 2*im.nr && beta == 0 {
 		// A narrow C (a classifier layer's output) wastes most lanes of the nr-wide
 		// tiles: compute Cᵀ = op(B)ᵀ·op(A)ᵀ instead, whose rows are m long, into a
@@ -340,14 +349,6 @@ func (j *gemmJob) packASlivers(dst []float32, pc, kc, s0, s1 int) {
 	}
 }
 
-// partialTile computes a partial rows×cols tile with a full-tile kernel: into a zeroed
-// temporary tile t (mr×nr), then added into c.
-func partialTile(kern func(k int, ap, bp, c []float32, ldc int, alpha, beta float32), t []float32, nr int,
-	k int, ap, bp, c []float32, ldc int, alpha, beta float32, rows, cols int) {
-	kern(k, ap, bp, t, nr, alpha, 0)
-	addTile(t, nr, c, ldc, beta, rows, cols)
-}
-
 // addTile sets c[0:rows, 0:cols] = t[0:rows, 0:cols] + beta*c (beta == 0: overwrite), t
 // with leading dimension nr.
 func addTile(t []float32, nr int, c []float32, ldc int, beta float32, rows, cols int) {
@@ -421,8 +422,11 @@ func packBGeneric(dst, b []float32, ldb int, trans bool, p0, kc, j0, cols, nr in
 // packed slivers ap (k×4) and bp (k×4).
 func kernGeneric(k int, ap, bp []float32, ldb int, c []float32, ldc int, alpha, beta float32, rows, cols int) {
 	if rows < 4 || cols < 4 {
+		// Not partialTile: t would escape through its func argument (an allocation per
+		// partial tile).
 		var t [16]float32
-		partialTile(kernGeneric4x4, t[:], 4, k, ap, bp, c, ldc, alpha, beta, rows, cols)
+		kernGeneric4x4(k, ap, bp, t[:], 4, alpha, 0)
+		addTile(t[:], 4, c, ldc, beta, rows, cols)
 		return
 	}
 	kernGeneric4x4(k, ap, bp, c, ldc, alpha, beta)

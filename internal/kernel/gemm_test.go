@@ -203,6 +203,9 @@ func TestSgemmDeterministic(t *testing.T) {
 			{m: 37, n: 1000, k: 50, beta: 0.25},               // in-place B when split by rows
 			{transA: true, m: 1000, n: 20, k: 70, beta: 0.25}, // split by rows
 			{m: 150, n: 7, k: 600},                            // narrow C, computed as Cᵀ
+			{m: 300, n: 530, k: 10, beta: 0.25},               // small k, split by rows
+			{transA: true, m: 200, n: 700, k: 16},             // small k, Aᵀ, split by rows
+			{m: 12, n: 3000, k: 40, beta: 0.25},               // small k, split by columns
 		} {
 			ar, ac := g.m, g.k
 			if g.transA {
@@ -368,6 +371,92 @@ func TestSgemmAllocs(t *testing.T) {
 	if allocs > 0.5 {
 		t.Errorf("Sgemm allocates %.1f times per call, want 0", allocs)
 	}
+	// The small-k path on every kernel path, one thread and split, with a column tail.
+	c = make([]float32, 300*530)
+	defer SetThreads(Threads())
+	forEachPath(t, func(t *testing.T) {
+		for _, th := range []int{1, 2} {
+			SetThreads(th)
+			for _, s := range []struct {
+				transA  bool
+				m, n, k int
+			}{{false, 128, 517, 10}, {true, 128, 517, 10}, {false, 300, 530, 16}} {
+				lda := s.k
+				if s.transA {
+					lda = s.m
+				}
+				f := func() { Sgemm(s.transA, false, s.m, s.n, s.k, 0.5, a, lda, b, s.n, 0.25, c, s.n) }
+				f()
+				if allocs := testing.AllocsPerRun(20, f); allocs > 0.5 {
+					t.Errorf("threads=%d %+v: Sgemm allocates %.1f times per call, want 0", th, s, allocs)
+				}
+			}
+		}
+	})
+}
+
+// TestSgemmSmallK checks the small-depth path (op(B) not transposed, k up to the path's
+// limit; the generic path packs) against the float64 reference on odd shapes, both
+// op(A), padded leading dimensions, alpha and beta in {0, 1, other} (NaN in C with beta
+// 0), and against the packed path bit for bit: both compute every element as acc = 0,
+// acc += a·b for p = 0..k-1 (one FMA each), then alpha, then beta (the AVX2 path's
+// column tail adds beta·C separately, so it is compared for beta 0 and 1 only).
+func TestSgemmSmallK(t *testing.T) {
+	sizes := []int{1, 2, 3, 7, 17, 31, 33, 127, 129}
+	if !testing.Short() {
+		sizes = append(sizes, 513)
+	}
+	forEachPath(t, func(t *testing.T) {
+		im := impl
+		kmax := max(im.smallKMax, 16)
+		r := rand.New(rand.NewPCG(17, 18))
+		alphas := []float32{1, 0.75, -2}
+		betas := []float32{0, 1, -0.5}
+		pads := []int{0, 5, 16}
+		var cases []gemmCase
+		n := 0
+		for _, m := range sizes {
+			for _, nn := range sizes {
+				for _, transA := range []bool{false, true} {
+					k := 1 + (n*5)%kmax
+					cases = append(cases, gemmCase{transA: transA, m: m, n: nn, k: k,
+						alpha: alphas[n%3], beta: betas[(n/3)%3], pad: pads[(n/9)%3]})
+					n++
+				}
+			}
+		}
+		for k := 1; k <= kmax; k++ {
+			for _, transA := range []bool{false, true} {
+				cases = append(cases, gemmCase{transA: transA, m: 23, n: 77, k: k,
+					alpha: alphas[k%3], beta: betas[(k/3)%3], pad: pads[k%3]})
+			}
+		}
+		for _, g := range cases {
+			checkGemmCase(t, r, g)
+			if im.smallK == nil || g.k > im.smallKMax || (im.name != "avx512" && g.beta != 0 && g.beta != 1) {
+				continue
+			}
+			// Bits against the packed path.
+			a := randSlice(r, g.m*g.k)
+			b := randSlice(r, g.k*g.n)
+			lda := g.k
+			if g.transA {
+				lda = g.m
+			}
+			want := randSlice(r, g.m*g.n)
+			got := append([]float32(nil), want...)
+			Sgemm(g.transA, false, g.m, g.n, g.k, g.alpha, a, lda, b, g.n, g.beta, got, g.n)
+			saved := im.smallKMax
+			im.smallKMax = 0
+			Sgemm(g.transA, false, g.m, g.n, g.k, g.alpha, a, lda, b, g.n, g.beta, want, g.n)
+			im.smallKMax = saved
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v: small-k C[%d] = %v, packed %v", g, i, got[i], want[i])
+				}
+			}
+		}
+	})
 }
 
 func TestKernelSelection(t *testing.T) {
