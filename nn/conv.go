@@ -208,6 +208,9 @@ func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int, link *bnStatsLink) *ag.
 	// (training): the backward pass then needs no second im2col.
 	noGrad := t.SetNoGrad(true)
 	t.SetNoGrad(noGrad)
+	if winogradOK(&geom, opt.Groups) {
+		return winoForward(t, x, w, b, y, &geom, opt, aux, link, !noGrad && w.RequiresGrad())
+	}
 	var saved *tensor.Tensor
 	if !noGrad && w.RequiresGrad() {
 		saved = t.Empty(n * geom.Rows() * geom.Cols())
@@ -247,7 +250,7 @@ func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int, link *bnStatsLink) *ag.
 	j.phase = convForward
 	kernel.Parallel(j.threads, 1, j.fn)
 	aux[0], aux[1], aux[2], aux[3], aux[4], aux[5], aux[6] = opt.Stride[0], opt.Stride[1], opt.Padding[0], opt.Padding[1], opt.Dilation[0], opt.Dilation[1], opt.Groups
-	aux[7] = j.threads
+	aux[7], aux[8] = j.threads, 0
 	j.release()
 	var v *ag.Var
 	if b != nil {
@@ -271,6 +274,10 @@ func conv2dBackward(o *ag.Var) {
 	geom, err := convGeometry("nn.Conv2D", x.Value.Shape(), w.Value.Shape(), opt)
 	if err != nil {
 		panic(err)
+	}
+	if a[8] == 1 {
+		winoBackward(o, &geom, a[7])
+		return
 	}
 	t := o.Tape()
 	n, out := x.Value.Shape()[0], w.Value.Shape()[0]

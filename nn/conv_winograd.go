@@ -1,0 +1,485 @@
+package nn
+
+import (
+	"github.com/temperml/temper/ag"
+	"github.com/temperml/temper/internal/kernel"
+	"github.com/temperml/temper/tensor"
+)
+
+// Winograd minimal filtering F(2×2, 3×3) for 3×3 convolutions with stride 1, no
+// dilation and one group (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+// Networks", CVPR 2016). The output is cut into 2×2 tiles; the 4×4 input window d of
+// a tile and a 3×3 filter g give the tile as
+//
+//	Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
+//
+//	Bᵀ = ⎡1  0 −1  0⎤   G = ⎡ 1    0    0 ⎤   Aᵀ = ⎡1 1  1  0⎤
+//	     ⎢0  1  1  0⎥       ⎢1/2  1/2  1/2⎥        ⎣0 1 −1 −1⎦
+//	     ⎢0 −1  1  0⎥       ⎢1/2 −1/2  1/2⎥
+//	     ⎣0  1  0 −1⎦       ⎣ 0    0    1 ⎦
+//
+// so the 36 multiplications of a tile per channel pair become 16, and, summed over the
+// input channels, 16 independent matrix products per block of tiles:
+// M_ξ = U_ξ·V_ξ with U_ξ = (G g Gᵀ)_ξ (out × in) and V_ξ = (Bᵀ d B)_ξ (in × tiles), each
+// an sgemm. The backward pass is the exact gradient of that computation (not a second
+// convolution): with dM = A dY Aᵀ per output tile,
+//
+//	dU_ξ = dM_ξ · V_ξᵀ,  dW = Gᵀ dU G,  dV_ξ = U_ξᵀ · dM_ξ,  dx += B dV Bᵀ (overlapping windows)
+//
+// which also costs 2.25x fewer multiplications than im2col's products, reuses the saved
+// V (4/9 the size of im2col's columns for a 3×3 layer) and needs neither im2col nor
+// col2im. Rounding differs from the direct method by a few ulps of the transforms
+// (golden tests against PyTorch hold at 1e-4; see conv_winograd_test.go).
+//
+// Each thread takes a contiguous share of the minibatch, as the im2col path does, and
+// walks its tiles (all images in order, row-major tiles within each) in blocks of
+// winoBlock tiles; a block's V, M and dV stay in L2.
+
+// winoBlock is the number of tiles per block: the n of each block's 16 products.
+var winoBlock = 128
+
+// winoSave keeps the transformed input V of all images from the forward pass for the
+// weight gradient, instead of recomputing it in the backward pass.
+var winoSave = true
+
+// useWinograd turns the Winograd path on for the layers it applies to (tests switch it
+// off to compare against im2col).
+var useWinograd = true
+
+// winogradOK reports whether conv2d uses the Winograd path for geometry g.
+func winogradOK(g *kernel.ConvGeom, groups int) bool {
+	return useWinograd && g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1 &&
+		groups == 1 && g.Rows() > convDotRows
+}
+
+// winoJob is the state of one parallel Winograd pass.
+type winoJob struct {
+	g               kernel.ConvGeom
+	n, out, threads int
+	th, tw, tpi     int // tiles per column, per row, per image
+	phase           int
+	x, u, b, y, gy  []float32
+	saved           []float32 // all images' V (training), else nil
+	stats           []float32 // per-thread channel sums for a linked BN
+	dx              []float32
+	dxFresh         bool
+	needW, needB    bool
+	dUPart, dbPart  []float32
+	vbuf, mbuf, dv  []float32 // per-thread scratch, winoBlock tiles each
+	sbuf            []float32 // per-thread lane sums, 32 per channel
+	fn              func(lo, hi int)
+}
+
+var winoJobs = freeList[winoJob]{newItem: func() *winoJob {
+	j := new(winoJob)
+	j.fn = j.run
+	return j
+}}
+
+func newWinoJob(g *kernel.ConvGeom, n, out, threads int) *winoJob {
+	j := winoJobs.get()
+	fn := j.fn
+	*j = winoJob{g: *g, n: n, out: out, fn: fn}
+	j.threads = max(1, min(threads, n))
+	j.th, j.tw = (g.OH+1)/2, (g.OW+1)/2
+	j.tpi = j.th * j.tw
+	return j
+}
+
+func (j *winoJob) release() {
+	fn := j.fn
+	*j = winoJob{fn: fn}
+	winoJobs.put(j)
+}
+
+func (j *winoJob) run(lo, hi int) {
+	for tid := lo; tid < hi; tid++ {
+		if j.phase == convForward {
+			j.forward(tid)
+		} else {
+			j.backward(tid)
+		}
+	}
+}
+
+// winoPad is added to the distance between the 16 planes of a block's V, M, dM and dV:
+// without it the planes of a 128-tile block are 16 or 32 KiB apart, so the 16 elements of
+// a tile fall in one L1 set and evict each other (measured 5x slower transforms).
+const winoPad = 16
+
+// vLen and mLen are the lengths of the V (or dV) and M (or dM) of a block of cnt tiles.
+func (j *winoJob) vLen(cnt int) int { return 16 * (j.g.C*cnt + winoPad) }
+func (j *winoJob) mLen(cnt int) int { return 16 * (j.out*cnt + winoPad) }
+
+// savedStart returns where thread tid's blocks start in the saved V of all images (with
+// tid = threads, its length).
+func (j *winoJob) savedStart(tid int) int {
+	off := 0
+	for i := 0; i < tid; i++ {
+		total := ((i+1)*j.n/j.threads - i*j.n/j.threads) * j.tpi
+		off += total / winoBlock * j.vLen(winoBlock)
+		if r := total % winoBlock; r > 0 {
+			off += j.vLen(r)
+		}
+	}
+	return off
+}
+
+// block returns the V of the tiles [τ0, τ0+cnt) of thread tid: its slice of saved, or
+// the thread's scratch.
+func (j *winoJob) block(tid, τ0, cnt int) []float32 {
+	if j.saved != nil {
+		off := j.savedStart(tid) + τ0/winoBlock*j.vLen(winoBlock)
+		return j.saved[off : off+j.vLen(cnt)]
+	}
+	return j.vbuf[tid*j.vLen(winoBlock):][:j.vLen(cnt)]
+}
+
+func (j *winoJob) forward(tid int) {
+	n0, n1 := tid*j.n/j.threads, (tid+1)*j.n/j.threads
+	C, O := j.g.C, j.out
+	var st []float32
+	if j.stats != nil {
+		st = j.stats[tid*4*O : (tid+1)*4*O]
+		clear(st)
+	}
+	m := j.mbuf[tid*j.mLen(winoBlock):][:j.mLen(winoBlock)]
+	total := (n1 - n0) * j.tpi
+	for τ0 := 0; τ0 < total; τ0 += winoBlock {
+		cnt := min(winoBlock, total-τ0)
+		vs, ms := C*cnt+winoPad, O*cnt+winoPad
+		v := j.block(tid, τ0, cnt)
+		j.inputTiles(n0, τ0, cnt, v)
+		for xi := 0; xi < 16; xi++ {
+			kernel.Sgemm(false, false, O, cnt, C, 1, j.u[xi*O*C:], C, v[xi*vs:], cnt, 0, m[xi*ms:], cnt)
+		}
+		j.outputTiles(n0, τ0, cnt, m, st, j.sbuf[tid*32*O:(tid+1)*32*O])
+	}
+}
+
+func (j *winoJob) backward(tid int) {
+	n0, n1 := tid*j.n/j.threads, (tid+1)*j.n/j.threads
+	g := &j.g
+	C, O := g.C, j.out
+	if j.dx != nil && j.dxFresh {
+		clear(j.dx[n0*C*g.H*g.W : n1*C*g.H*g.W])
+	}
+	var dU, db []float32
+	if j.needW {
+		dU = j.dUPart[tid*16*O*C : (tid+1)*16*O*C]
+		clear(dU)
+	}
+	if j.needB {
+		db = j.dbPart[tid*2*O : (tid+1)*2*O]
+		clear(db)
+	}
+	dm := j.mbuf[tid*j.mLen(winoBlock):][:j.mLen(winoBlock)]
+	total := (n1 - n0) * j.tpi
+	for τ0 := 0; τ0 < total; τ0 += winoBlock {
+		cnt := min(winoBlock, total-τ0)
+		vs, ms := C*cnt+winoPad, O*cnt+winoPad
+		j.gradTiles(n0, τ0, cnt, dm, db, j.sbuf[tid*32*O:(tid+1)*32*O])
+		if j.needW {
+			v := j.block(tid, τ0, cnt)
+			if j.saved == nil {
+				j.inputTiles(n0, τ0, cnt, v)
+			}
+			for xi := 0; xi < 16; xi++ {
+				kernel.Sgemm(false, true, O, C, cnt, 1, dm[xi*ms:], cnt, v[xi*vs:], cnt, 1, dU[xi*O*C:], C)
+			}
+		}
+		if j.dx != nil {
+			dv := j.dv[tid*j.vLen(winoBlock):][:j.vLen(cnt)]
+			for xi := 0; xi < 16; xi++ {
+				kernel.Sgemm(true, false, C, cnt, O, 1, j.u[xi*O*C:], C, dm[xi*ms:], cnt, 0, dv[xi*vs:], cnt)
+			}
+			j.inputGradTiles(n0, τ0, cnt, dv)
+		}
+	}
+}
+
+// tilePos returns the image and tile coordinates of thread-relative tile τ.
+func (j *winoJob) tilePos(n0, τ int) (img, ti, tj int) {
+	r := τ % j.tpi
+	return n0 + τ/j.tpi, r / j.tw, r % j.tw
+}
+
+// run returns the run of tiles of a tile row starting at block position t (at most 15
+// tiles, the kernels' width): its image, tile row and column, and length.
+func (j *winoJob) runAt(n0, τ0, t, cnt int) (img, ti, tj, nt int) {
+	img, ti, tj = j.tilePos(n0, τ0+t)
+	return img, ti, tj, min(15, j.tw-tj, cnt-t)
+}
+
+// colMask returns the bits i < n with 0 <= x0+i < w.
+func colMask(x0, w, n int) uint32 {
+	lo, hi := max(0, -x0), min(n, w-x0)
+	if hi <= lo {
+		return 0
+	}
+	return uint32((uint64(1)<<hi - 1) &^ (uint64(1)<<lo - 1))
+}
+
+// inWindow returns the row offsets (from the start of a channel), the rows inside the
+// image and the column mask of the 4×4 input windows of a run of nt tiles at (ti, tj).
+func (j *winoJob) inWindow(ti, tj, nt int) (off [4]int, rows uint, cols uint32) {
+	g := &j.g
+	y0, x0 := 2*ti-g.PH, 2*tj-g.PW
+	for a := 0; a < 4; a++ {
+		if yy := y0 + a; yy >= 0 && yy < g.H {
+			rows |= 1 << a
+			off[a] = yy*g.W + x0
+		}
+	}
+	return off, rows, colMask(x0, g.W, 2*nt+2)
+}
+
+// outWindow returns where a run of nt tiles at (ti, tj) starts in its output channel,
+// its number of rows in the output (1 or 2) and its column mask.
+func (j *winoJob) outWindow(ti, tj, nt int) (start, rows int, cols uint32) {
+	g := &j.g
+	oy, ox := 2*ti, 2*tj
+	rows = 1
+	if oy+1 < g.OH {
+		rows = 2
+	}
+	return oy*g.OW + ox, rows, colMask(0, g.OW-ox, 2*nt)
+}
+
+// inputTiles writes V = Bᵀ d B of tiles [τ0, τ0+cnt) into v, laid out [ξ][c][tile].
+func (j *winoJob) inputTiles(n0, τ0, cnt int, v []float32) {
+	C, hw := j.g.C, j.g.H*j.g.W
+	for t := 0; t < cnt; {
+		img, ti, tj, nt := j.runAt(n0, τ0, t, cnt)
+		off, rows, cols := j.inWindow(ti, tj, nt)
+		kernel.WinoInput(j.x, img*C*hw, off, rows, cols, hw, v, t, cnt, C*cnt+winoPad, C, nt)
+		t += nt
+	}
+}
+
+// outputTiles writes Y = Aᵀ M A (+ bias) of tiles [τ0, τ0+cnt) from m ([ξ][o][tile])
+// into y, adding Σ(y−b) and Σ(y−b)² per channel to st (float64 pairs) if it is not nil;
+// sums is scratch for 32 values per channel.
+func (j *winoJob) outputTiles(n0, τ0, cnt int, m, st, sums []float32) {
+	O, ohw := j.out, j.g.OH*j.g.OW
+	if st == nil {
+		sums = nil
+	} else {
+		clear(sums)
+	}
+	for t := 0; t < cnt; {
+		img, ti, tj, nt := j.runAt(n0, τ0, t, cnt)
+		start, rows, cols := j.outWindow(ti, tj, nt)
+		kernel.WinoOutput(m, t, O*cnt+winoPad, cnt, j.y, img*O*ohw+start, j.g.OW, ohw, rows, cols, j.b, sums, O, nt)
+		t += nt
+	}
+	if st != nil {
+		for o := 0; o < O; o++ {
+			var s1, s2 float64
+			for i := 0; i < 16; i++ {
+				s1 += float64(sums[32*o+i])
+				s2 += float64(sums[32*o+16+i])
+			}
+			setF64(st, 2*o, getF64(st, 2*o)+s1)
+			setF64(st, 2*o+1, getF64(st, 2*o+1)+s2)
+		}
+	}
+}
+
+// gradTiles writes dM = A dY Aᵀ of tiles [τ0, τ0+cnt) into dm ([ξ][o][tile]) and adds
+// Σ dY per channel to db (float64 pairs) if it is not nil; sums is scratch for 16
+// values per channel.
+func (j *winoJob) gradTiles(n0, τ0, cnt int, dm, db, sums []float32) {
+	O, ohw := j.out, j.g.OH*j.g.OW
+	if db == nil {
+		sums = nil
+	} else {
+		clear(sums)
+	}
+	for t := 0; t < cnt; {
+		img, ti, tj, nt := j.runAt(n0, τ0, t, cnt)
+		start, rows, cols := j.outWindow(ti, tj, nt)
+		kernel.WinoGrad(j.gy, img*O*ohw+start, j.g.OW, ohw, rows, cols, dm, t, O*cnt+winoPad, cnt, sums, O, nt)
+		t += nt
+	}
+	if db != nil {
+		for o := 0; o < O; o++ {
+			var s float64
+			for i := 0; i < 16; i++ {
+				s += float64(sums[16*o+i])
+			}
+			setF64(db, o, getF64(db, o)+s)
+		}
+	}
+}
+
+// inputGradTiles adds dd = B dV Bᵀ of tiles [τ0, τ0+cnt) (dv laid out [ξ][c][tile]) into
+// the tiles' overlapping 4×4 input windows of dx, dropping the padding.
+func (j *winoJob) inputGradTiles(n0, τ0, cnt int, dv []float32) {
+	C, hw := j.g.C, j.g.H*j.g.W
+	for t := 0; t < cnt; {
+		img, ti, tj, nt := j.runAt(n0, τ0, t, cnt)
+		off, rows, cols := j.inWindow(ti, tj, nt)
+		kernel.WinoInputGrad(dv, t, C*cnt+winoPad, cnt, j.dx, img*C*hw, off, rows, cols, hw, C, nt)
+		t += nt
+	}
+}
+
+// winoFilter writes U = G g Gᵀ of every filter of w (out × C × 3 × 3) into u, laid out
+// [ξ][o][c].
+func winoFilter(u, w []float32, out, C int) {
+	step := out * C
+	for oc := 0; oc < out*C; oc++ {
+		f := w[oc*9 : oc*9+9 : oc*9+9]
+		// G g: rows g0, (g0+g1+g2)/2, (g0−g1+g2)/2, g2.
+		var r [4][3]float32
+		for q := 0; q < 3; q++ {
+			g0, g1, g2 := f[q], f[3+q], f[6+q]
+			r[0][q] = g0
+			r[1][q] = 0.5 * (g0 + g1 + g2)
+			r[2][q] = 0.5 * (g0 - g1 + g2)
+			r[3][q] = g2
+		}
+		_ = u[oc+15*step]
+		for k := 0; k < 4; k++ {
+			a, b, c := r[k][0], r[k][1], r[k][2]
+			u[oc+(4*k)*step] = a
+			u[oc+(4*k+1)*step] = 0.5 * (a + b + c)
+			u[oc+(4*k+2)*step] = 0.5 * (a - b + c)
+			u[oc+(4*k+3)*step] = c
+		}
+	}
+}
+
+// winoFilterGrad adds dW = Gᵀ dU G of every filter to dw (out × C × 3 × 3), dU laid out
+// [ξ][o][c].
+func winoFilterGrad(dw, du []float32, out, C int) {
+	step := out * C
+	for oc := 0; oc < out*C; oc++ {
+		var m [16]float32
+		for xi := 0; xi < 16; xi++ {
+			m[xi] = du[oc+xi*step]
+		}
+		// Gᵀ dU: rows dU0 + (dU1+dU2)/2, (dU1−dU2)/2, (dU1+dU2)/2 + dU3.
+		var r [3][4]float32
+		for l := 0; l < 4; l++ {
+			u0, u1, u2, u3 := m[l], m[4+l], m[8+l], m[12+l]
+			r[0][l] = u0 + 0.5*(u1+u2)
+			r[1][l] = 0.5 * (u1 - u2)
+			r[2][l] = 0.5*(u1+u2) + u3
+		}
+		f := dw[oc*9 : oc*9+9 : oc*9+9]
+		for p := 0; p < 3; p++ {
+			a, b, c, d := r[p][0], r[p][1], r[p][2], r[p][3]
+			f[3*p] += a + 0.5*(b+c)
+			f[3*p+1] += 0.5 * (b - c)
+			f[3*p+2] += 0.5*(b+c) + d
+		}
+	}
+}
+
+// winoForward is conv2d's forward pass by F(2×2, 3×3) into y (see the top of this file);
+// with save it keeps V of all images for the backward pass.
+func winoForward(t *ag.Tape, x, w, b *ag.Var, y *tensor.Tensor, geom *kernel.ConvGeom, opt ConvOptions, aux []int, link *bnStatsLink, save bool) *ag.Var {
+	n, out, C := x.Value.Shape()[0], w.Value.Shape()[0], geom.C
+	j := newWinoJob(geom, n, out, kernel.Threads())
+	j.x, j.y = x.Value.Contiguous().Data(), y.Data()
+	j.u = t.Empty(16 * out * C).Data()
+	winoFilter(j.u, w.Value.Contiguous().Data(), out, C)
+	var saved *tensor.Tensor
+	if save && winoSave {
+		saved = t.Empty(j.savedStart(j.threads))
+		j.saved = saved.Data()
+	} else {
+		j.vbuf = t.Empty(j.threads * j.vLen(winoBlock)).Data()
+	}
+	j.mbuf = t.Empty(j.threads * j.mLen(winoBlock)).Data()
+	j.sbuf = t.Empty(j.threads * 32 * out).Data()
+	if b != nil {
+		j.b = b.Value.Data()
+	}
+	linked := false
+	if link != nil {
+		if link.out != nil {
+			link.dead = true // see conv2d
+		}
+		link.out, link.pooled, link.aux = nil, nil, nil
+		if link.bn.training && !link.dead {
+			link.part = t.Empty(j.threads, 4*out).Data()
+			link.threads, link.shift = j.threads, j.b
+			j.stats = link.part
+			linked = true
+		}
+	}
+	j.phase = convForward
+	kernel.Parallel(j.threads, 1, j.fn)
+	aux[0], aux[1], aux[2], aux[3], aux[4], aux[5], aux[6] = opt.Stride[0], opt.Stride[1], opt.Padding[0], opt.Padding[1], opt.Dilation[0], opt.Dilation[1], opt.Groups
+	aux[7], aux[8] = j.threads, 1
+	j.release()
+	var v *ag.Var
+	if b != nil {
+		v = t.Op(y, conv2dBackward, x, w, b)
+	} else {
+		v = t.Op(y, conv2dBackward, x, w)
+	}
+	v.AuxI = aux
+	v.Aux = saved
+	if linked {
+		link.out = v
+	}
+	return v
+}
+
+// winoBackward is conv2dBackward for a Winograd forward pass with the given threads.
+func winoBackward(o *ag.Var, geom *kernel.ConvGeom, threads int) {
+	in := o.Inputs()
+	x, w := in[0], in[1]
+	t := o.Tape()
+	n, out, C := x.Value.Shape()[0], w.Value.Shape()[0], geom.C
+	j := newWinoJob(geom, n, out, threads)
+	j.x, j.gy = x.Value.Contiguous().Data(), o.Grad.Data()
+	j.u = t.Empty(16 * out * C).Data()
+	winoFilter(j.u, w.Value.Contiguous().Data(), out, C)
+	if o.Aux != nil {
+		j.saved = o.Aux.Data()
+	}
+	j.needW = w.RequiresGrad()
+	j.needB = len(in) > 2 && in[2].RequiresGrad()
+	if x.RequiresGrad() {
+		dx, fresh := x.GradForWrite()
+		j.dx, j.dxFresh = dx.Data(), fresh
+		j.dv = t.Empty(j.threads * j.vLen(winoBlock)).Data()
+	}
+	du := 16 * out * C
+	if j.needW {
+		j.dUPart = t.Empty(j.threads * du).Data()
+		if j.saved == nil {
+			j.vbuf = t.Empty(j.threads * j.vLen(winoBlock)).Data()
+		}
+	}
+	if j.needB {
+		j.dbPart = t.Empty(j.threads * 2 * out).Data()
+	}
+	j.mbuf = t.Empty(j.threads * j.mLen(winoBlock)).Data()
+	j.sbuf = t.Empty(j.threads * 32 * out).Data()
+	j.phase = convBackward
+	kernel.Parallel(j.threads, 1, j.fn)
+	if j.needW {
+		sum := j.dUPart[:du]
+		for i := 1; i < j.threads; i++ {
+			kernel.Axpy(1, j.dUPart[i*du:(i+1)*du], sum)
+		}
+		winoFilterGrad(w.GradBuf().Data(), sum, out, C)
+	}
+	if j.needB {
+		db := in[2].GradBuf().Data()
+		for c := 0; c < out; c++ {
+			s := 0.0
+			for i := 0; i < j.threads; i++ {
+				s += getF64(j.dbPart[i*2*out:], c)
+			}
+			db[c] += float32(s)
+		}
+	}
+	j.release()
+}
