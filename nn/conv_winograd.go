@@ -67,6 +67,7 @@ type winoJob struct {
 	dUPart, dbPart  []float32
 	vbuf, mbuf, dv  []float32 // per-thread scratch, winoBlock tiles each
 	sbuf            []float32 // per-thread lane sums, 32 per channel
+	runs            [][]kernel.WinoRun // per thread: input-side and output-side runs of a block (kept across reuse)
 	fn              func(lo, hi int)
 }
 
@@ -78,17 +79,20 @@ var winoJobs = freeList[winoJob]{newItem: func() *winoJob {
 
 func newWinoJob(g *kernel.ConvGeom, n, out, threads int) *winoJob {
 	j := winoJobs.get()
-	fn := j.fn
-	*j = winoJob{g: *g, n: n, out: out, fn: fn}
+	fn, runs := j.fn, j.runs
+	*j = winoJob{g: *g, n: n, out: out, fn: fn, runs: runs}
 	j.threads = max(1, min(threads, n))
+	for len(j.runs) < 2*j.threads {
+		j.runs = append(j.runs, make([]kernel.WinoRun, 0, winoBlock))
+	}
 	j.th, j.tw = (g.OH+1)/2, (g.OW+1)/2
 	j.tpi = j.th * j.tw
 	return j
 }
 
 func (j *winoJob) release() {
-	fn := j.fn
-	*j = winoJob{fn: fn}
+	fn, runs := j.fn, j.runs
+	*j = winoJob{fn: fn, runs: runs}
 	winoJobs.put(j)
 }
 
@@ -149,11 +153,11 @@ func (j *winoJob) forward(tid int) {
 		cnt := min(winoBlock, total-τ0)
 		vs, ms := C*cnt+winoPad, O*cnt+winoPad
 		v := j.block(tid, τ0, cnt)
-		j.inputTiles(n0, τ0, cnt, v)
+		j.inputTiles(tid, n0, τ0, cnt, v)
 		for xi := 0; xi < 16; xi++ {
 			kernel.Sgemm(false, false, O, cnt, C, 1, j.u[xi*O*C:], C, v[xi*vs:], cnt, 0, m[xi*ms:], cnt)
 		}
-		j.outputTiles(n0, τ0, cnt, m, st, j.sbuf[tid*32*O:(tid+1)*32*O])
+		j.outputTiles(tid, n0, τ0, cnt, m, st, j.sbuf[tid*32*O:(tid+1)*32*O])
 	}
 }
 
@@ -178,11 +182,11 @@ func (j *winoJob) backward(tid int) {
 	for τ0 := 0; τ0 < total; τ0 += winoBlock {
 		cnt := min(winoBlock, total-τ0)
 		vs, ms := C*cnt+winoPad, O*cnt+winoPad
-		j.gradTiles(n0, τ0, cnt, dm, db, j.sbuf[tid*32*O:(tid+1)*32*O])
+		j.gradTiles(tid, n0, τ0, cnt, dm, db, j.sbuf[tid*32*O:(tid+1)*32*O])
 		if j.needW {
 			v := j.block(tid, τ0, cnt)
 			if j.saved == nil {
-				j.inputTiles(n0, τ0, cnt, v)
+				j.inputTiles(tid, n0, τ0, cnt, v)
 			}
 			for xi := 0; xi < 16; xi++ {
 				kernel.Sgemm(false, true, O, C, cnt, 1, dm[xi*ms:], cnt, v[xi*vs:], cnt, 1, dU[xi*O*C:], C)
@@ -193,7 +197,7 @@ func (j *winoJob) backward(tid int) {
 			for xi := 0; xi < 16; xi++ {
 				kernel.Sgemm(true, false, C, cnt, O, 1, j.u[xi*O*C:], C, dm[xi*ms:], cnt, 0, dv[xi*vs:], cnt)
 			}
-			j.inputGradTiles(n0, τ0, cnt, dv)
+			j.inputGradTiles(tid, n0, τ0, cnt, dv)
 		}
 	}
 }
@@ -204,7 +208,7 @@ func (j *winoJob) tilePos(n0, τ int) (img, ti, tj int) {
 	return n0 + τ/j.tpi, r / j.tw, r % j.tw
 }
 
-// run returns the run of tiles of a tile row starting at block position t (at most 15
+// runAt returns the run of tiles of a tile row starting at block position t (at most 15
 // tiles, the kernels' width): its image, tile row and column, and length.
 func (j *winoJob) runAt(n0, τ0, t, cnt int) (img, ti, tj, nt int) {
 	img, ti, tj = j.tilePos(n0, τ0+t)
@@ -212,67 +216,74 @@ func (j *winoJob) runAt(n0, τ0, t, cnt int) (img, ti, tj, nt int) {
 }
 
 // colMask returns the bits i < n with 0 <= x0+i < w.
-func colMask(x0, w, n int) uint32 {
+func colMask(x0, w, n int) int {
 	lo, hi := max(0, -x0), min(n, w-x0)
 	if hi <= lo {
 		return 0
 	}
-	return uint32((uint64(1)<<hi - 1) &^ (uint64(1)<<lo - 1))
+	return int((uint64(1)<<hi - 1) &^ (uint64(1)<<lo - 1))
 }
 
-// inWindow returns the row offsets (from the start of a channel), the rows inside the
-// image and the column mask of the 4×4 input windows of a run of nt tiles at (ti, tj).
-func (j *winoJob) inWindow(ti, tj, nt int) (off [4]int, rows uint, cols uint32) {
+// inRuns returns the input-side runs of tiles [τ0, τ0+cnt) of a thread (images from
+// n0) in buf: the rows of their 4×4 windows, relative to channel 0 of the tensor.
+func (j *winoJob) inRuns(buf []kernel.WinoRun, n0, τ0, cnt int) []kernel.WinoRun {
 	g := &j.g
-	y0, x0 := 2*ti-g.PH, 2*tj-g.PW
-	for a := 0; a < 4; a++ {
-		if yy := y0 + a; yy >= 0 && yy < g.H {
-			rows |= 1 << a
-			off[a] = yy*g.W + x0
+	buf = buf[:0]
+	for t := 0; t < cnt; {
+		img, ti, tj, nt := j.runAt(n0, τ0, t, cnt)
+		y0, x0 := 2*ti-g.PH, 2*tj-g.PW
+		r := kernel.WinoRun{Cols: colMask(x0, g.W, 2*nt+2), T: t, NT: nt}
+		for a := 0; a < 4; a++ {
+			if yy := y0 + a; yy >= 0 && yy < g.H {
+				r.Rows |= 1 << a
+				r.Off[a] = img*g.C*g.H*g.W + yy*g.W + x0
+			}
 		}
+		buf = append(buf, r)
+		t += nt
 	}
-	return off, rows, colMask(x0, g.W, 2*nt+2)
+	return buf
 }
 
-// outWindow returns where a run of nt tiles at (ti, tj) starts in its output channel,
-// its number of rows in the output (1 or 2) and its column mask.
-func (j *winoJob) outWindow(ti, tj, nt int) (start, rows int, cols uint32) {
+// outRuns returns the output-side runs of tiles [τ0, τ0+cnt) in buf.
+func (j *winoJob) outRuns(buf []kernel.WinoRun, n0, τ0, cnt int) []kernel.WinoRun {
 	g := &j.g
-	oy, ox := 2*ti, 2*tj
-	rows = 1
-	if oy+1 < g.OH {
-		rows = 2
+	buf = buf[:0]
+	for t := 0; t < cnt; {
+		img, ti, tj, nt := j.runAt(n0, τ0, t, cnt)
+		oy, ox := 2*ti, 2*tj
+		r := kernel.WinoRun{Rows: 1, Cols: colMask(0, g.OW-ox, 2*nt), T: t, NT: nt}
+		if oy+1 < g.OH {
+			r.Rows = 2
+		}
+		r.Off[0] = img*j.out*g.OH*g.OW + oy*g.OW + ox
+		buf = append(buf, r)
+		t += nt
 	}
-	return oy*g.OW + ox, rows, colMask(0, g.OW-ox, 2*nt)
+	return buf
 }
 
 // inputTiles writes V = Bᵀ d B of tiles [τ0, τ0+cnt) into v, laid out [ξ][c][tile].
-func (j *winoJob) inputTiles(n0, τ0, cnt int, v []float32) {
-	C, hw := j.g.C, j.g.H*j.g.W
-	for t := 0; t < cnt; {
-		img, ti, tj, nt := j.runAt(n0, τ0, t, cnt)
-		off, rows, cols := j.inWindow(ti, tj, nt)
-		kernel.WinoInput(j.x, img*C*hw, off, rows, cols, hw, v, t, cnt, C*cnt+winoPad, C, nt)
-		t += nt
-	}
+func (j *winoJob) inputTiles(tid, n0, τ0, cnt int, v []float32) {
+	C := j.g.C
+	runs := j.inRuns(j.runs[2*tid], n0, τ0, cnt)
+	j.runs[2*tid] = runs
+	kernel.WinoInput(j.x, j.g.H*j.g.W, runs, v, cnt, C*cnt+winoPad, C)
 }
 
 // outputTiles writes Y = Aᵀ M A (+ bias) of tiles [τ0, τ0+cnt) from m ([ξ][o][tile])
 // into y, adding Σ(y−b) and Σ(y−b)² per channel to st (float64 pairs) if it is not nil;
 // sums is scratch for 32 values per channel.
-func (j *winoJob) outputTiles(n0, τ0, cnt int, m, st, sums []float32) {
-	O, ohw := j.out, j.g.OH*j.g.OW
+func (j *winoJob) outputTiles(tid, n0, τ0, cnt int, m, st, sums []float32) {
+	O := j.out
 	if st == nil {
 		sums = nil
 	} else {
 		clear(sums)
 	}
-	for t := 0; t < cnt; {
-		img, ti, tj, nt := j.runAt(n0, τ0, t, cnt)
-		start, rows, cols := j.outWindow(ti, tj, nt)
-		kernel.WinoOutput(m, t, O*cnt+winoPad, cnt, j.y, img*O*ohw+start, j.g.OW, ohw, rows, cols, j.b, sums, O, nt)
-		t += nt
-	}
+	runs := j.outRuns(j.runs[2*tid+1], n0, τ0, cnt)
+	j.runs[2*tid+1] = runs
+	kernel.WinoOutput(m, O*cnt+winoPad, cnt, runs, j.y, j.g.OW, j.g.OH*j.g.OW, j.b, sums, O)
 	if st != nil {
 		for o := 0; o < O; o++ {
 			var s1, s2 float64
@@ -289,19 +300,16 @@ func (j *winoJob) outputTiles(n0, τ0, cnt int, m, st, sums []float32) {
 // gradTiles writes dM = A dY Aᵀ of tiles [τ0, τ0+cnt) into dm ([ξ][o][tile]) and adds
 // Σ dY per channel to db (float64 pairs) if it is not nil; sums is scratch for 16
 // values per channel.
-func (j *winoJob) gradTiles(n0, τ0, cnt int, dm, db, sums []float32) {
-	O, ohw := j.out, j.g.OH*j.g.OW
+func (j *winoJob) gradTiles(tid, n0, τ0, cnt int, dm, db, sums []float32) {
+	O := j.out
 	if db == nil {
 		sums = nil
 	} else {
 		clear(sums)
 	}
-	for t := 0; t < cnt; {
-		img, ti, tj, nt := j.runAt(n0, τ0, t, cnt)
-		start, rows, cols := j.outWindow(ti, tj, nt)
-		kernel.WinoGrad(j.gy, img*O*ohw+start, j.g.OW, ohw, rows, cols, dm, t, O*cnt+winoPad, cnt, sums, O, nt)
-		t += nt
-	}
+	runs := j.outRuns(j.runs[2*tid+1], n0, τ0, cnt)
+	j.runs[2*tid+1] = runs
+	kernel.WinoGrad(j.gy, j.g.OW, j.g.OH*j.g.OW, runs, dm, O*cnt+winoPad, cnt, sums, O)
 	if db != nil {
 		for o := 0; o < O; o++ {
 			var s float64
@@ -315,14 +323,11 @@ func (j *winoJob) gradTiles(n0, τ0, cnt int, dm, db, sums []float32) {
 
 // inputGradTiles adds dd = B dV Bᵀ of tiles [τ0, τ0+cnt) (dv laid out [ξ][c][tile]) into
 // the tiles' overlapping 4×4 input windows of dx, dropping the padding.
-func (j *winoJob) inputGradTiles(n0, τ0, cnt int, dv []float32) {
-	C, hw := j.g.C, j.g.H*j.g.W
-	for t := 0; t < cnt; {
-		img, ti, tj, nt := j.runAt(n0, τ0, t, cnt)
-		off, rows, cols := j.inWindow(ti, tj, nt)
-		kernel.WinoInputGrad(dv, t, C*cnt+winoPad, cnt, j.dx, img*C*hw, off, rows, cols, hw, C, nt)
-		t += nt
-	}
+func (j *winoJob) inputGradTiles(tid, n0, τ0, cnt int, dv []float32) {
+	C := j.g.C
+	runs := j.inRuns(j.runs[2*tid], n0, τ0, cnt)
+	j.runs[2*tid] = runs
+	kernel.WinoInputGrad(dv, C*cnt+winoPad, cnt, runs, j.dx, j.g.H*j.g.W, C)
 }
 
 // winoFilter writes U = G g Gᵀ of every filter of w (out × C × 3 × 3) into u, laid out

@@ -1,13 +1,13 @@
 package kernel
 
 //go:noescape
-func winoInputAVX512(src *float32, off0, off1, off2, off3, rows, cols, chanX int, dst *float32, chanP, planeP, nc, nt int)
+func winoInputAVX512(x *float32, chanX int, runs *WinoRun, nruns int, v *float32, chanP, planeP, nc int)
 
 //go:noescape
-func winoOutputAVX512(m *float32, planeP, chanP int, y *float32, ow, chanY, rows, cols int, bias *float32, bstep int, sums *float32, nc, nt int)
+func winoOutputAVX512(m *float32, planeP, chanP int, runs *WinoRun, nruns int, y *float32, ow, chanY int, bias *float32, bstep int, sums *float32, nc int)
 
 //go:noescape
-func winoGradAVX512(gy *float32, ow, chanY, rows, cols int, dm *float32, planeP, chanP int, sums *float32, nc, nt int)
+func winoGradAVX512(gy *float32, ow, chanY int, runs *WinoRun, nruns int, dm *float32, planeP, chanP int, sums *float32, nc int)
 
 //go:noescape
-func winoInputGradAVX512(dv *float32, planeP, chanP int, dx *float32, off0, off1, off2, off3, rows, cols, chanX, nc, nt int)
+func winoInputGradAVX512(dv *float32, planeP, chanP int, runs *WinoRun, nruns int, dx *float32, chanX, nc int)

@@ -2,10 +2,11 @@
 
 #include "textflag.h"
 
-// AVX-512 row kernels for Winograd F(2×2, 3×3) (see winograd.go for the contracts and the
-// Go versions they match bit for bit). Lanes are tiles of one run (<= 15 tiles); the
-// 32 columns of an image row under a run are two vectors, split into even and odd
-// columns by VPERMT2PS.
+// AVX-512 kernels for the Winograd F(2×2, 3×3) transforms (see winograd.go for the
+// contracts and the Go versions they match bit for bit). Outer loop: channels; inner
+// loop: the runs (WinoRun, 64 bytes: Off[4] at 0, Rows 32, Cols 40, T 48, NT 56). Lanes
+// are the tiles of a run (<= 15); the 32 columns of an image row under a run are two
+// vectors, split into even and odd columns by VPERMT2PS.
 
 DATA winoIdxE<>+0(SB)/4, $0
 DATA winoIdxE<>+4(SB)/4, $2
@@ -159,64 +160,73 @@ GLOBL winoSign<>(SB), RODATA|NOPTR, $4
 	VMOVUPS Z, K3, (BX) \
 	ADDQ R8, BX
 
-// func winoInputAVX512(src *float32, off0, off1, off2, off3, rows, cols, chanX int, dst *float32, chanP, planeP, nc, nt int)
-TEXT ·winoInputAVX512(SB), NOSPLIT, $0-104
-	MOVQ src+0(FP), SI
-	MOVQ off0+8(FP), R9
-	MOVQ off1+16(FP), R10
-	MOVQ off2+24(FP), R11
-	MOVQ off3+32(FP), R12
-	SHLQ $2, R9
-	SHLQ $2, R10
-	SHLQ $2, R11
-	SHLQ $2, R12
-	MOVQ rows+40(FP), DX
-	MOVQ cols+48(FP), AX
-	COLMASK
-	MOVQ chanX+56(FP), R13
-	SHLQ $2, R13
-	MOVQ dst+64(FP), DI
-	MOVQ chanP+72(FP), R14
-	SHLQ $2, R14
-	MOVQ planeP+80(FP), R8
-	SHLQ $2, R8
-	MOVQ nt+96(FP), CX
+// RUNMASKS loads the run at R12: Rows into DX, Cols into K1/K2, the NT lanes into K3.
+#define RUNMASKS \
+	MOVQ 32(R12), DX \
+	MOVQ 40(R12), AX \
+	COLMASK \
+	MOVQ 56(R12), CX \
 	NTMASK
-	MOVQ nc+88(FP), CX
+
+// func winoInputAVX512(x *float32, chanX int, runs *WinoRun, nruns int, v *float32, chanP, planeP, nc int)
+TEXT ·winoInputAVX512(SB), NOSPLIT, $0-64
+	MOVQ x+0(FP), SI
+	MOVQ chanX+8(FP), R13
+	SHLQ $2, R13
+	MOVQ v+32(FP), DI
+	MOVQ chanP+40(FP), R14
+	SHLQ $2, R14
+	MOVQ planeP+48(FP), R8
+	SHLQ $2, R8
+	MOVQ nc+56(FP), R11
 	VMOVUPS winoIdxE<>(SB), Z12
 	VMOVUPS winoIdxO<>(SB), Z13
 	VMOVUPS winoIdxE1<>(SB), Z14
 	VMOVUPS winoIdxO1<>(SB), Z15
-inloop:
+inchan:
+	MOVQ runs+16(FP), R12
+	MOVQ nruns+24(FP), R10
+inrun:
+	RUNMASKS
 	TESTQ $1, DX
 	JZ in0z
-	INROW(R9, Z16, Z17, Z18, Z19)
+	MOVQ 0(R12), AX
+	SHLQ $2, AX
+	INROW(AX, Z16, Z17, Z18, Z19)
 	JMP in1
 in0z:
 	ZERO4(Z16, Z17, Z18, Z19)
 in1:
 	TESTQ $2, DX
 	JZ in1z
-	INROW(R10, Z20, Z21, Z22, Z23)
+	MOVQ 8(R12), AX
+	SHLQ $2, AX
+	INROW(AX, Z20, Z21, Z22, Z23)
 	JMP in2
 in1z:
 	ZERO4(Z20, Z21, Z22, Z23)
 in2:
 	TESTQ $4, DX
 	JZ in2z
-	INROW(R11, Z24, Z25, Z26, Z27)
+	MOVQ 16(R12), AX
+	SHLQ $2, AX
+	INROW(AX, Z24, Z25, Z26, Z27)
 	JMP in3
 in2z:
 	ZERO4(Z24, Z25, Z26, Z27)
 in3:
 	TESTQ $8, DX
 	JZ in3z
-	INROW(R12, Z28, Z29, Z30, Z31)
+	MOVQ 24(R12), AX
+	SHLQ $2, AX
+	INROW(AX, Z28, Z29, Z30, Z31)
 	JMP inrows
 in3z:
 	ZERO4(Z28, Z29, Z30, Z31)
 inrows:
-	MOVQ DI, BX
+	MOVQ 48(R12), BX
+	SHLQ $2, BX
+	ADDQ DI, BX
 	VSUBPS Z24, Z16, Z0
 	VSTORE(Z0)
 	VSUBPS Z25, Z17, Z0
@@ -249,16 +259,18 @@ inrows:
 	VSTORE(Z0)
 	VSUBPS Z31, Z23, Z0
 	VSTORE(Z0)
+	ADDQ $64, R12
+	DECQ R10
+	JNZ inrun
 	ADDQ R13, SI
 	ADDQ R14, DI
-	DECQ CX
-	JNZ inloop
+	DECQ R11
+	JNZ inchan
 	VZEROUPPER
 	RET
 
-// LOAD16 loads the 16 planes at SI (plane stride R8, masked by K3) into Z16..Z31.
+// LOAD16 loads the 16 planes at BX (plane stride R8, masked by K3) into Z16..Z31.
 #define LOAD16 \
-	MOVQ SI, BX \
 	VMOVUPS.Z (BX), K3, Z16 \
 	ADDQ R8, BX \
 	VMOVUPS.Z (BX), K3, Z17 \
@@ -291,30 +303,38 @@ inrows:
 	ADDQ R8, BX \
 	VMOVUPS.Z (BX), K3, Z31
 
-// func winoOutputAVX512(m *float32, planeP, chanP int, y *float32, ow, chanY, rows, cols int, bias *float32, bstep int, sums *float32, nc, nt int)
-TEXT ·winoOutputAVX512(SB), NOSPLIT, $0-104
+// func winoOutputAVX512(m *float32, planeP, chanP int, runs *WinoRun, nruns int, y *float32, ow, chanY int, bias *float32, bstep int, sums *float32, nc int)
+TEXT ·winoOutputAVX512(SB), NOSPLIT, $0-96
 	MOVQ m+0(FP), SI
 	MOVQ planeP+8(FP), R8
 	SHLQ $2, R8
 	MOVQ chanP+16(FP), R9
 	SHLQ $2, R9
-	MOVQ y+24(FP), DI
-	MOVQ ow+32(FP), R10
-	SHLQ $2, R10
-	MOVQ chanY+40(FP), R11
+	MOVQ y+40(FP), DI
+	MOVQ ow+48(FP), R11
 	SHLQ $2, R11
-	MOVQ rows+48(FP), DX
-	MOVQ cols+56(FP), AX
-	COLMASK
-	MOVQ bias+64(FP), R12
-	MOVQ bstep+72(FP), R13
-	MOVQ sums+80(FP), R14
-	MOVQ nt+96(FP), CX
-	NTMASK
-	MOVQ nc+88(FP), CX
+	MOVQ chanY+56(FP), R13
+	SHLQ $2, R13
+	MOVQ bias+64(FP), R14
+	MOVQ bstep+72(FP), AX
+	SHLQ $2, AX
+	MOVQ AX, bstep+72(FP)
 	VMOVUPS winoIlvLo<>(SB), Z12
 	VMOVUPS winoIlvHi<>(SB), Z13
-outloop:
+outchan:
+	MOVQ sums+80(FP), AX
+	TESTQ AX, AX
+	JZ outrunsstart
+	VMOVUPS (AX), Z14
+	VMOVUPS 64(AX), Z15
+outrunsstart:
+	MOVQ runs+24(FP), R12
+	MOVQ nruns+32(FP), R10
+outrun:
+	RUNMASKS
+	MOVQ 48(R12), BX
+	SHLQ $2, BX
+	ADDQ SI, BX
 	LOAD16
 	// a_l = (m_l + m_{4+l}) + m_{8+l}
 	VADDPS Z20, Z16, Z0
@@ -352,82 +372,95 @@ outloop:
 	VPERMT2PS Z11, Z12, Z2
 	VMOVAPS Z10, Z3
 	VPERMT2PS Z11, Z13, Z3
-	TESTQ R14, R14
-	JZ outnostats
-	VMOVUPS (R14), Z4
-	VMOVUPS 64(R14), Z5
-	VADDPS Z0, Z4, K1, Z4
+	CMPQ sums+80(FP), $0
+	JEQ outstore
+	VADDPS Z0, Z14, K1, Z14
 	VMULPS Z0, Z0, Z6
-	VADDPS Z6, Z5, K1, Z5
-	VADDPS Z1, Z4, K2, Z4
+	VADDPS Z6, Z15, K1, Z15
+	VADDPS Z1, Z14, K2, Z14
 	VMULPS Z1, Z1, Z6
-	VADDPS Z6, Z5, K2, Z5
+	VADDPS Z6, Z15, K2, Z15
 	CMPQ DX, $2
-	JNE outst
-	VADDPS Z2, Z4, K1, Z4
+	JNE outstore
+	VADDPS Z2, Z14, K1, Z14
 	VMULPS Z2, Z2, Z6
-	VADDPS Z6, Z5, K1, Z5
-	VADDPS Z3, Z4, K2, Z4
+	VADDPS Z6, Z15, K1, Z15
+	VADDPS Z3, Z14, K2, Z14
 	VMULPS Z3, Z3, Z6
-	VADDPS Z6, Z5, K2, Z5
-outst:
-	VMOVUPS Z4, (R14)
-	VMOVUPS Z5, 64(R14)
-	ADDQ $128, R14
-outnostats:
-	VBROADCASTSS (R12), Z7
+	VADDPS Z6, Z15, K2, Z15
+outstore:
+	VBROADCASTSS (R14), Z7
+	MOVQ 0(R12), AX
+	SHLQ $2, AX
+	ADDQ DI, AX
 	VADDPS Z7, Z0, Z0
 	VADDPS Z7, Z1, Z1
-	VMOVUPS Z0, K1, (DI)
-	VMOVUPS Z1, K2, 64(DI)
+	VMOVUPS Z0, K1, (AX)
+	VMOVUPS Z1, K2, 64(AX)
 	CMPQ DX, $2
 	JNE outnext
 	VADDPS Z7, Z2, Z2
 	VADDPS Z7, Z3, Z3
-	VMOVUPS Z2, K1, (DI)(R10*1)
-	VMOVUPS Z3, K2, 64(DI)(R10*1)
+	VMOVUPS Z2, K1, (AX)(R11*1)
+	VMOVUPS Z3, K2, 64(AX)(R11*1)
 outnext:
+	ADDQ $64, R12
+	DECQ R10
+	JNZ outrun
+	MOVQ sums+80(FP), AX
+	TESTQ AX, AX
+	JZ outchanend
+	VMOVUPS Z14, (AX)
+	VMOVUPS Z15, 64(AX)
+	ADDQ $128, AX
+	MOVQ AX, sums+80(FP)
+outchanend:
 	ADDQ R9, SI
-	ADDQ R11, DI
-	ADDQ R13, R12
-	DECQ CX
-	JNZ outloop
+	ADDQ R13, DI
+	ADDQ bstep+72(FP), R14
+	DECQ nc+88(FP)
+	JNZ outchan
 	VZEROUPPER
 	RET
 
-// func winoGradAVX512(gy *float32, ow, chanY, rows, cols int, dm *float32, planeP, chanP int, sums *float32, nc, nt int)
-TEXT ·winoGradAVX512(SB), NOSPLIT, $0-88
+// func winoGradAVX512(gy *float32, ow, chanY int, runs *WinoRun, nruns int, dm *float32, planeP, chanP int, sums *float32, nc int)
+TEXT ·winoGradAVX512(SB), NOSPLIT, $0-80
 	MOVQ gy+0(FP), SI
-	MOVQ ow+8(FP), R10
-	SHLQ $2, R10
-	MOVQ chanY+16(FP), R11
+	MOVQ ow+8(FP), R11
 	SHLQ $2, R11
-	MOVQ rows+24(FP), DX
-	MOVQ cols+32(FP), AX
-	COLMASK
+	MOVQ chanY+16(FP), R13
+	SHLQ $2, R13
 	MOVQ dm+40(FP), DI
 	MOVQ planeP+48(FP), R8
 	SHLQ $2, R8
 	MOVQ chanP+56(FP), R9
 	SHLQ $2, R9
 	MOVQ sums+64(FP), R14
-	MOVQ nt+80(FP), CX
-	NTMASK
-	MOVQ nc+72(FP), CX
 	VMOVUPS winoIdxE<>(SB), Z12
 	VMOVUPS winoIdxO<>(SB), Z13
 	VBROADCASTSS winoSign<>(SB), Z15
-gradloop:
-	VMOVUPS.Z (SI), K1, Z0
-	VMOVUPS.Z 64(SI), K2, Z1
+gchan:
+	TESTQ R14, R14
+	JZ grunsstart
+	VMOVUPS (R14), Z14
+grunsstart:
+	MOVQ runs+24(FP), R12
+	MOVQ nruns+32(FP), R10
+grun:
+	RUNMASKS
+	MOVQ 0(R12), AX
+	SHLQ $2, AX
+	ADDQ SI, AX
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z 64(AX), K2, Z1
 	VMOVAPS Z0, Z4
 	VPERMT2PS Z1, Z12, Z4
 	VMOVAPS Z0, Z5
 	VPERMT2PS Z1, Z13, Z5
 	CMPQ DX, $2
 	JNE grad1z
-	VMOVUPS.Z (SI)(R10*1), K1, Z2
-	VMOVUPS.Z 64(SI)(R10*1), K2, Z3
+	VMOVUPS.Z (AX)(R11*1), K1, Z2
+	VMOVUPS.Z 64(AX)(R11*1), K2, Z3
 	VMOVAPS Z2, Z6
 	VPERMT2PS Z3, Z12, Z6
 	VMOVAPS Z2, Z7
@@ -438,22 +471,20 @@ grad1z:
 gradsum:
 	TESTQ R14, R14
 	JZ gradnos
-	VMOVUPS (R14), Z8
-	VADDPS Z0, Z8, Z8
-	VADDPS Z1, Z8, Z8
+	VADDPS Z0, Z14, Z14
+	VADDPS Z1, Z14, Z14
 	CMPQ DX, $2
-	JNE gradst
-	VADDPS Z2, Z8, Z8
-	VADDPS Z3, Z8, Z8
-gradst:
-	VMOVUPS Z8, (R14)
-	ADDQ $64, R14
+	JNE gradnos
+	VADDPS Z2, Z14, Z14
+	VADDPS Z3, Z14, Z14
 gradnos:
 	VADDPS Z6, Z4, Z8
 	VADDPS Z7, Z5, Z9
 	VSUBPS Z6, Z4, Z10
 	VSUBPS Z7, Z5, Z11
-	MOVQ DI, BX
+	MOVQ 48(R12), BX
+	SHLQ $2, BX
+	ADDQ DI, BX
 	VSTORE(Z4)
 	VADDPS Z5, Z4, Z0
 	VSTORE(Z0)
@@ -482,10 +513,18 @@ gradnos:
 	VSUBPS Z6, Z7, Z0
 	VSTORE(Z0)
 	VSTORE(Z7)
-	ADDQ R11, SI
+	ADDQ $64, R12
+	DECQ R10
+	JNZ grun
+	TESTQ R14, R14
+	JZ gchanend
+	VMOVUPS Z14, (R14)
+	ADDQ $64, R14
+gchanend:
+	ADDQ R13, SI
 	ADDQ R9, DI
-	DECQ CX
-	JNZ gradloop
+	DECQ nc+72(FP)
+	JNZ gchan
 	VZEROUPPER
 	RET
 
@@ -511,39 +550,35 @@ gradnos:
 	VADDPS Z1, Z0, Z0 \
 	VMOVUPS Z0, K2, 64(DI)(OFF*1)
 
-// func winoInputGradAVX512(dv *float32, planeP, chanP int, dx *float32, off0, off1, off2, off3, rows, cols, chanX, nc, nt int)
-TEXT ·winoInputGradAVX512(SB), NOSPLIT, $0-104
+// func winoInputGradAVX512(dv *float32, planeP, chanP int, runs *WinoRun, nruns int, dx *float32, chanX, nc int)
+TEXT ·winoInputGradAVX512(SB), NOSPLIT, $0-64
 	MOVQ dv+0(FP), SI
 	MOVQ planeP+8(FP), R8
 	SHLQ $2, R8
 	MOVQ chanP+16(FP), R9
 	SHLQ $2, R9
-	MOVQ dx+24(FP), DI
-	MOVQ off0+32(FP), R10
-	MOVQ off1+40(FP), R11
-	MOVQ off2+48(FP), R12
-	MOVQ off3+56(FP), R13
-	SHLQ $2, R10
-	SHLQ $2, R11
-	SHLQ $2, R12
+	MOVQ dx+40(FP), DI
+	MOVQ chanX+48(FP), R13
 	SHLQ $2, R13
-	MOVQ rows+64(FP), DX
-	MOVQ cols+72(FP), AX
-	COLMASK
-	MOVQ chanX+80(FP), R14
-	SHLQ $2, R14
-	MOVQ nt+96(FP), CX
-	NTMASK
-	MOVQ nc+88(FP), CX
+	MOVQ nc+56(FP), R11
 	VMOVUPS winoIlvLo<>(SB), Z12
 	VMOVUPS winoIlvHi<>(SB), Z13
 	VXORPS Z14, Z14, Z14
 	VBROADCASTSS winoSign<>(SB), Z15
-igloop:
+igchan:
+	MOVQ runs+24(FP), R12
+	MOVQ nruns+32(FP), R10
+igrun:
+	RUNMASKS
+	MOVQ 48(R12), BX
+	SHLQ $2, BX
+	ADDQ SI, BX
 	LOAD16
 	TESTQ $1, DX
 	JZ ig1
-	GROW(Z16, Z17, Z18, Z19, R10)
+	MOVQ 0(R12), AX
+	SHLQ $2, AX
+	GROW(Z16, Z17, Z18, Z19, AX)
 ig1:
 	TESTQ $2, DX
 	JZ ig2
@@ -556,7 +591,9 @@ ig1:
 	VADDPS Z30, Z6, Z6
 	VSUBPS Z27, Z23, Z7
 	VADDPS Z31, Z7, Z7
-	GROW(Z4, Z5, Z6, Z7, R11)
+	MOVQ 8(R12), AX
+	SHLQ $2, AX
+	GROW(Z4, Z5, Z6, Z7, AX)
 ig2:
 	TESTQ $4, DX
 	JZ ig3
@@ -569,7 +606,9 @@ ig2:
 	VSUBPS Z18, Z6, Z6
 	VADDPS Z27, Z23, Z7
 	VSUBPS Z19, Z7, Z7
-	GROW(Z4, Z5, Z6, Z7, R12)
+	MOVQ 16(R12), AX
+	SHLQ $2, AX
+	GROW(Z4, Z5, Z6, Z7, AX)
 ig3:
 	TESTQ $8, DX
 	JZ ignext
@@ -578,11 +617,16 @@ ig3:
 	VXORPS Z15, Z29, Z5
 	VXORPS Z15, Z30, Z6
 	VXORPS Z15, Z31, Z7
-	GROW(Z4, Z5, Z6, Z7, R13)
+	MOVQ 24(R12), AX
+	SHLQ $2, AX
+	GROW(Z4, Z5, Z6, Z7, AX)
 ignext:
+	ADDQ $64, R12
+	DECQ R10
+	JNZ igrun
 	ADDQ R9, SI
-	ADDQ R14, DI
-	DECQ CX
-	JNZ igloop
+	ADDQ R13, DI
+	DECQ R11
+	JNZ igchan
 	VZEROUPPER
 	RET

@@ -4,12 +4,53 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
-// TestWinogradAsmMatchesGo runs the four Winograd row kernels with random runs (1..15
-// tiles, several channels, rows in and out of the image, random column masks including
-// runs that start left of the image) through the AVX-512 code and the Go code and
-// requires bit-identical results.
+// TestWinoRunLayout pins the offsets winograd_amd64.s reads a WinoRun at.
+func TestWinoRunLayout(t *testing.T) {
+	var r WinoRun
+	got := []uintptr{unsafe.Offsetof(r.Off), unsafe.Offsetof(r.Rows), unsafe.Offsetof(r.Cols),
+		unsafe.Offsetof(r.T), unsafe.Offsetof(r.NT), unsafe.Sizeof(r)}
+	want := []uintptr{0, 32, 40, 48, 56, 64}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("WinoRun layout %v, the assembly reads %v", got, want)
+		}
+	}
+}
+
+// randomRuns returns n random runs for planes of the given geometry: 1..15 tiles at
+// positions that do not overlap, rows in and out of the image, random column masks
+// (including runs that start left of their row).
+func randomRuns(r *rand.Rand, n, planeLen, margin int, output bool) []WinoRun {
+	runs := make([]WinoRun, n)
+	t := 0
+	for i := range runs {
+		nt := 1 + r.IntN(15)
+		if t+nt > planeLen {
+			t = 0
+		}
+		cols := r.Uint32()
+		if i%3 == 0 {
+			cols = 0xffffffff >> r.IntN(32)
+		}
+		var off [4]int
+		for a := range off {
+			off[a] = margin/2 + r.IntN(margin)
+		}
+		rows := r.IntN(16)
+		if output {
+			rows = 1 + r.IntN(2)
+		}
+		runs[i] = WinoRun{Off: off, Rows: rows, Cols: int(cols), T: t, NT: nt}
+		t += nt
+	}
+	return runs
+}
+
+// TestWinogradAsmMatchesGo runs the four Winograd kernels over random runs and several
+// channels through the AVX-512 code and the Go code and requires bit-identical results.
 func TestWinogradAsmMatchesGo(t *testing.T) {
 	if !useBNAsm() {
 		t.Skip("AVX-512 path not selected")
@@ -30,42 +71,37 @@ func TestWinogradAsmMatchesGo(t *testing.T) {
 			}
 		}
 	}
-	const margin = 64
-	for trial := 0; trial < 400; trial++ {
-		nt := 1 + r.IntN(15)
+	withGo := func(f func()) {
+		saved := impl
+		impl = generic
+		defer func() { impl = saved }()
+		f()
+	}
+	for trial := 0; trial < 100; trial++ {
 		nc := 1 + r.IntN(4)
-		cols := r.Uint32()
-		if trial%3 == 0 {
-			cols = 0xffffffff >> r.IntN(32)
-		}
-		rows := uint(r.IntN(16))
-		var off [4]int
-		for a := range off {
-			off[a] = -margin/2 + r.IntN(margin)
-		}
-		chanX := 2*margin + 40 + r.IntN(8)
-		xb := margin
-		planeP := 16 + r.IntN(8)
+		planeLen := 40 + r.IntN(40)
+		planeP := planeLen + r.IntN(8)
 		chanP := 16*planeP + r.IntN(4)
-		nplanes := nc * chanP
-		// Input transform.
-		x := randv(xb + nc*chanX + margin)
-		v1, v2 := randv(nplanes), make([]float32, nplanes)
-		copy(v2, v1)
-		WinoInput(x, xb, off, rows, cols, chanX, v1, 0, chanP, planeP, nc, nt)
-		winoInputGo(x, xb, off, rows, cols, chanX, v2, 0, chanP, planeP, nc, nt)
+		const margin = 64
+		chanX := 3*margin + 40
+		runs := randomRuns(r, 1+r.IntN(12), planeLen, margin, false)
+		x := randv(nc*chanX + margin)
+		v1 := randv(nc * chanP)
+		v2 := append([]float32(nil), v1...)
+		WinoInput(x, chanX, runs, v1, chanP, planeP, nc)
+		withGo(func() { WinoInput(x, chanX, runs, v2, chanP, planeP, nc) })
 		same("WinoInput", v1, v2)
-		// Input gradient.
+
 		dx1 := randv(len(x))
 		dx2 := append([]float32(nil), dx1...)
-		WinoInputGrad(v1, 0, planeP, chanP, dx1, xb, off, rows, cols, chanX, nc, nt)
-		winoInputGradGo(v1, 0, planeP, chanP, dx2, xb, off, rows, cols, chanX, nc, nt)
+		WinoInputGrad(v1, planeP, chanP, runs, dx1, chanX, nc)
+		withGo(func() { WinoInputGrad(v1, planeP, chanP, runs, dx2, chanX, nc) })
 		same("WinoInputGrad", dx1, dx2)
-		// Output transform, with and without bias and sums.
-		orows := 1 + r.IntN(2)
+
+		oruns := randomRuns(r, 1+r.IntN(12), planeLen, margin, true)
 		ow := 40 + r.IntN(8)
-		chanY := 2*ow + r.IntN(4)
-		y1 := randv(nc*chanY + 32)
+		chanY := 2*margin + 2*ow
+		y1 := randv(nc*chanY + margin)
 		y2 := append([]float32(nil), y1...)
 		var bias, s1, s2 []float32
 		if trial%2 == 0 {
@@ -73,26 +109,27 @@ func TestWinogradAsmMatchesGo(t *testing.T) {
 			s1 = randv(32 * nc)
 			s2 = append([]float32(nil), s1...)
 		}
-		WinoOutput(v1, 0, planeP, chanP, y1, 0, ow, chanY, orows, cols, bias, s1, nc, nt)
-		winoOutputGo(v1, 0, planeP, chanP, y2, 0, ow, chanY, orows, cols, bias, s2, nc, nt)
+		WinoOutput(v1, planeP, chanP, oruns, y1, ow, chanY, bias, s1, nc)
+		withGo(func() { WinoOutput(v1, planeP, chanP, oruns, y2, ow, chanY, bias, s2, nc) })
 		same("WinoOutput y", y1, y2)
 		same("WinoOutput sums", s1, s2)
-		// Output gradient.
-		m1, m2 := randv(nplanes), make([]float32, nplanes)
-		copy(m2, m1)
+
+		m1 := randv(nc * chanP)
+		m2 := append([]float32(nil), m1...)
 		var g1, g2 []float32
 		if trial%2 == 1 {
 			g1 = randv(16 * nc)
 			g2 = append([]float32(nil), g1...)
 		}
-		WinoGrad(y1, 0, ow, chanY, orows, cols, m1, 0, planeP, chanP, g1, nc, nt)
-		winoGradGo(y1, 0, ow, chanY, orows, cols, m2, 0, planeP, chanP, g2, nc, nt)
+		WinoGrad(y1, ow, chanY, oruns, m1, planeP, chanP, g1, nc)
+		withGo(func() { WinoGrad(y1, ow, chanY, oruns, m2, planeP, chanP, g2, nc) })
 		same("WinoGrad dm", m1, m2)
 		same("WinoGrad sums", g1, g2)
 	}
 }
 
-// TestWinogradRunChecks checks that a run outside its slices panics before any access.
+// TestWinogradRunChecks checks that a run reaching outside its slices panics before any
+// access.
 func TestWinogradRunChecks(t *testing.T) {
 	mustPanic := func(name string, f func()) {
 		t.Helper()
@@ -104,9 +141,16 @@ func TestWinogradRunChecks(t *testing.T) {
 		f()
 	}
 	x, v := make([]float32, 64), make([]float32, 16*8)
-	mustPanic("nt 16", func() { WinoInput(x, 0, [4]int{}, 1, 1, 64, v, 0, 128, 8, 1, 16) })
-	mustPanic("left of x", func() { WinoInput(x, 0, [4]int{-1}, 1, 1, 64, v, 0, 128, 8, 1, 1) })
-	mustPanic("right of x", func() { WinoInput(x, 0, [4]int{40}, 1, 0xffffffff, 64, v, 0, 128, 8, 1, 1) })
-	mustPanic("planes", func() { WinoInput(x, 0, [4]int{}, 1, 1, 64, v, 0, 128, 9, 1, 1) })
-	mustPanic("rows 3", func() { WinoOutput(v, 0, 8, 128, x, 0, 8, 64, 3, 1, nil, nil, 1, 1) })
+	run := func(off, rows, cols, tt, nt int) []WinoRun {
+		return []WinoRun{{Off: [4]int{off}, Rows: rows, Cols: cols, T: tt, NT: nt}}
+	}
+	mustPanic("nt 16", func() { WinoInput(x, 64, run(0, 1, 1, 0, 16), v, 128, 8, 1) })
+	mustPanic("left of x", func() { WinoInput(x, 64, run(-1, 1, 1, 0, 1), v, 128, 8, 1) })
+	mustPanic("right of x", func() { WinoInput(x, 64, run(40, 1, 0xffffffff, 0, 1), v, 128, 8, 1) })
+	mustPanic("second channel", func() { WinoInput(x, 64, run(0, 1, 1, 0, 1), v, 128, 8, 2) })
+	mustPanic("planes", func() { WinoInput(x, 64, run(0, 1, 1, 0, 1), v, 128, 9, 1) })
+	mustPanic("rows 3", func() { WinoOutput(v, 8, 128, run(0, 3, 1, 0, 1), x, 8, 64, nil, nil, 1) })
+	mustPanic("sums", func() { WinoGrad(x, 8, 64, run(0, 1, 1, 0, 1), v, 8, 128, make([]float32, 8), 1) })
+	// In range: no panic.
+	WinoInput(x, 64, run(1, 1, 0xffff, 0, 7), v, 128, 8, 1)
 }

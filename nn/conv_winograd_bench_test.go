@@ -20,25 +20,25 @@ func BenchmarkWinoTransforms(b *testing.B) {
 	m := make([]float32, j.mLen(cnt))
 	b.Run("input", func(b *testing.B) {
 		for b.Loop() {
-			j.inputTiles(0, 0, cnt, v)
+			j.inputTiles(0, 0, 0, cnt, v)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*cnt*g.C), "ns/tile")
 	})
 	b.Run("output", func(b *testing.B) {
 		for b.Loop() {
-			j.outputTiles(0, 0, cnt, m, nil, nil)
+			j.outputTiles(0, 0, 0, cnt, m, nil, nil)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*cnt*O), "ns/tile")
 	})
 	b.Run("grad", func(b *testing.B) {
 		for b.Loop() {
-			j.gradTiles(0, 0, cnt, m, nil, nil)
+			j.gradTiles(0, 0, 0, cnt, m, nil, nil)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*cnt*O), "ns/tile")
 	})
 	b.Run("inputgrad", func(b *testing.B) {
 		for b.Loop() {
-			j.inputGradTiles(0, 0, cnt, v)
+			j.inputGradTiles(0, 0, 0, cnt, v)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*cnt*g.C), "ns/tile")
 	})
