@@ -65,8 +65,8 @@ type winoJob struct {
 	dxFresh         bool
 	needW, needB    bool
 	dUPart, dbPart  []float32
-	vbuf, mbuf, dv  []float32 // per-thread scratch, winoBlock tiles each
-	sbuf            []float32 // per-thread lane sums, 32 per channel
+	vbuf, mbuf, dv  []float32          // per-thread scratch, winoBlock tiles each
+	sbuf            []float32          // per-thread lane sums, 32 per channel
 	runs            [][]kernel.WinoRun // per thread: input-side and output-side runs of a block (kept across reuse)
 	fn              func(lo, hi int)
 }
