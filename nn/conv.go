@@ -42,7 +42,8 @@ func (o ConvOptions) normalized() ConvOptions {
 // with zero padding, W shaped (out, in/groups, kh, kw). Output size per axis:
 // ⌊(in + 2·pad − dil·(k−1) − 1)/stride⌋ + 1. Init: W by Init (default PyTorch's
 // KaimingUniform(√5), i.e. U(±1/√fan_in)), b ~ U(±1/√fan_in), fan_in = in/groups·kh·kw.
-// Implemented as im2col + sgemm (see Conv2DOp); a first layer (input without gradient,
+// Implemented as Winograd F(2×2, 3×3) for 3×3 stride-1 layers, else im2col + sgemm (see
+// Conv2DOp); a first layer (input without gradient,
 // one group, C·KH·KW <= 16) linked to a BatchNorm with fused ReLU and max pooling also
 // computes the BN's output and pushes the BN's gradient into W and b directly
 // (conv_fused.go). Differences from PyTorch: only zero padding (no padding_mode), no
@@ -157,6 +158,10 @@ func (c *Conv2D) Forward(x *ag.Var) *ag.Var {
 
 // Conv2DOp is the fused convolution op y = conv(x, W) + b (b may be nil) for x (N, C, H, W),
 // W (O, C/groups, KH, KW), b (O). See Conv2D for the math.
+//
+// A 3×3 convolution with stride 1, no dilation, one group and more than one input
+// channel uses Winograd's F(2×2, 3×3) instead (conv_winograd.go: 2.25x fewer
+// multiplications, no im2col or col2im; the same results up to rounding). Otherwise:
 //
 // Forward: each thread takes a contiguous share of the minibatch and, a few images at a
 // time (about 1024 output pixels), unrolls their windows side by side into a column
