@@ -281,7 +281,7 @@ func conv2dBackward(o *ag.Var) {
 		panic(err)
 	}
 	if a[8] == 1 {
-		winoBackward(o, &geom, a[7])
+		winoBackward(o, &geom)
 		return
 	}
 	t := o.Tape()

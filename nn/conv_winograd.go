@@ -1,6 +1,10 @@
 package nn
 
 import (
+	"math/bits"
+	"runtime"
+	"sync/atomic"
+
 	"github.com/temperml/temper/ag"
 	"github.com/temperml/temper/internal/kernel"
 	"github.com/temperml/temper/tensor"
@@ -31,9 +35,9 @@ import (
 // col2im. Rounding differs from the direct method by a few ulps of the transforms
 // (golden tests against PyTorch hold at 1e-4; see conv_winograd_test.go).
 //
-// Each thread takes a contiguous share of the minibatch, as the im2col path does, and
-// walks its tiles (all images in order, row-major tiles within each) in blocks of
-// winoBlock tiles; a block's V, M and dV stay in L2.
+// The minibatch is cut into winoUnits units of whole images, which the threads claim as
+// they come; a unit walks its tiles (images in order, row-major tiles within each) in
+// blocks of at most winoBlock tiles, so a block's V, M and dV stay in L2.
 
 // winoBlock is the number of tiles per block: the n of each block's 16 products.
 var winoBlock = 128
@@ -52,23 +56,32 @@ func winogradOK(g *kernel.ConvGeom, groups int) bool {
 		groups == 1 && g.Rows() > convDotRows
 }
 
+// winoUnits is the number of work units a minibatch is cut into (fewer if it has fewer
+// images). The units are claimed by the pool's threads as they come (kernel.ParallelEach),
+// so a thread the host deschedules for a while does not hold up the pass, and their
+// partial sums (dW, db, the linked BN's statistics) are added in unit order: the results
+// do not depend on the thread count or on which thread ran which unit.
+const winoUnits = 8
+
 // winoJob is the state of one parallel Winograd pass.
 type winoJob struct {
-	g               kernel.ConvGeom
-	n, out, threads int
-	th, tw, tpi     int // tiles per column, per row, per image
-	phase           int
-	x, u, b, y, gy  []float32
-	saved           []float32 // all images' V (training), else nil
-	stats           []float32 // per-thread channel sums for a linked BN
-	dx              []float32
-	dxFresh         bool
-	needW, needB    bool
-	dUPart, dbPart  []float32
-	vbuf, mbuf, dv  []float32          // per-thread scratch, winoBlock tiles each
-	sbuf            []float32          // per-thread lane sums, 32 per channel
-	runs            [][]kernel.WinoRun // per thread: input-side and output-side runs of a block (kept across reuse)
-	fn              func(lo, hi int)
+	g              kernel.ConvGeom
+	n, out, units  int
+	slots          int           // scratch sets: the most units that can run at once
+	busy           atomic.Uint64 // scratch sets in use
+	th, tw, tpi    int           // tiles per column, per row, per image
+	phase          int
+	x, u, b, y, gy []float32
+	saved          []float32 // all images' V (training), else nil
+	stats          []float32 // per-unit channel sums for a linked BN
+	dx             []float32
+	dxFresh        bool
+	needW, needB   bool
+	dUPart, dbPart []float32          // per unit
+	vbuf, mbuf, dv []float32          // per scratch set, winoBlock tiles each
+	sbuf           []float32          // per scratch set: lane sums, 32 per channel
+	runs           [][]kernel.WinoRun // per scratch set: input-side and output-side runs of a block (kept across reuse)
+	fn             func(lo, hi int)
 }
 
 var winoJobs = freeList[winoJob]{newItem: func() *winoJob {
@@ -77,12 +90,13 @@ var winoJobs = freeList[winoJob]{newItem: func() *winoJob {
 	return j
 }}
 
-func newWinoJob(g *kernel.ConvGeom, n, out, threads int) *winoJob {
+func newWinoJob(g *kernel.ConvGeom, n, out int) *winoJob {
 	j := winoJobs.get()
 	fn, runs := j.fn, j.runs
 	*j = winoJob{g: *g, n: n, out: out, fn: fn, runs: runs}
-	j.threads = max(1, min(threads, n))
-	for len(j.runs) < 2*j.threads {
+	j.units = max(1, min(winoUnits, n))
+	j.slots = max(1, min(kernel.Threads(), j.units, 64))
+	for len(j.runs) < 2*j.slots {
 		j.runs = append(j.runs, make([]kernel.WinoRun, 0, winoBlock))
 	}
 	j.th, j.tw = (g.OH+1)/2, (g.OW+1)/2
@@ -96,14 +110,57 @@ func (j *winoJob) release() {
 	winoJobs.put(j)
 }
 
+// parallel runs the job's phase over its units.
+func (j *winoJob) parallel() {
+	if j.slots == 1 {
+		j.run(0, j.units)
+		return
+	}
+	kernel.ParallelEach(j.units, j.fn)
+}
+
 func (j *winoJob) run(lo, hi int) {
-	for tid := lo; tid < hi; tid++ {
+	slot := j.acquire()
+	for u := lo; u < hi; u++ {
 		if j.phase == convForward {
-			j.forward(tid)
+			j.forward(u, slot)
 		} else {
-			j.backward(tid)
+			j.backward(u, slot)
 		}
 	}
+	j.busy.And(^(uint64(1) << slot))
+}
+
+// acquire returns a free scratch set. At most Threads() units run at once, and there
+// are that many sets (a caller that raises the thread count meanwhile waits for one).
+func (j *winoJob) acquire() int {
+	all := uint64(1)<<j.slots - 1
+	for {
+		b := j.busy.Load()
+		if free := all &^ b; free != 0 {
+			i := bits.TrailingZeros64(free)
+			if j.busy.CompareAndSwap(b, b|uint64(1)<<i) {
+				return i
+			}
+			continue
+		}
+		runtime.Gosched()
+	}
+}
+
+// unitImages returns the images of unit u.
+func (j *winoJob) unitImages(u int) (n0, n1 int) {
+	return u * j.n / j.units, (u + 1) * j.n / j.units
+}
+
+// blocks returns how unit u's tiles are cut into blocks: the number of tiles, and the
+// number and size of the blocks (equal but the last, at most winoBlock).
+func (j *winoJob) blocks(u int) (total, nb, size int) {
+	n0, n1 := j.unitImages(u)
+	total = (n1 - n0) * j.tpi
+	nb = (total + winoBlock - 1) / winoBlock
+	size = (total + nb - 1) / nb
+	return total, nb, size
 }
 
 // winoPad is added to the distance between the 16 planes of a block's V, M, dM and dV:
@@ -115,54 +172,53 @@ const winoPad = 16
 func (j *winoJob) vLen(cnt int) int { return 16 * (j.g.C*cnt + winoPad) }
 func (j *winoJob) mLen(cnt int) int { return 16 * (j.out*cnt + winoPad) }
 
-// savedStart returns where thread tid's blocks start in the saved V of all images (with
-// tid = threads, its length).
-func (j *winoJob) savedStart(tid int) int {
+// savedStart returns where unit u's blocks start in the saved V of all images (with
+// u = units, its length): unit by unit, block by block, each block's V as vLen.
+func (j *winoJob) savedStart(u int) int {
 	off := 0
-	for i := 0; i < tid; i++ {
-		total := ((i+1)*j.n/j.threads - i*j.n/j.threads) * j.tpi
-		off += total / winoBlock * j.vLen(winoBlock)
-		if r := total % winoBlock; r > 0 {
-			off += j.vLen(r)
-		}
+	for i := 0; i < u; i++ {
+		total, nb, _ := j.blocks(i)
+		off += 16 * (j.g.C*total + winoPad*nb)
 	}
 	return off
 }
 
-// block returns the V of the tiles [τ0, τ0+cnt) of thread tid: its slice of saved, or
-// the thread's scratch.
-func (j *winoJob) block(tid, τ0, cnt int) []float32 {
+// block returns the V of block b (tiles [τ0, τ0+cnt)) of unit u: its slice of saved, or
+// the scratch set's.
+func (j *winoJob) block(u, slot, b, τ0, cnt int) []float32 {
 	if j.saved != nil {
-		off := j.savedStart(tid) + τ0/winoBlock*j.vLen(winoBlock)
+		off := j.savedStart(u) + 16*(j.g.C*τ0+winoPad*b)
 		return j.saved[off : off+j.vLen(cnt)]
 	}
-	return j.vbuf[tid*j.vLen(winoBlock):][:j.vLen(cnt)]
+	return j.vbuf[slot*j.vLen(winoBlock):][:j.vLen(cnt)]
 }
 
-func (j *winoJob) forward(tid int) {
-	n0, n1 := tid*j.n/j.threads, (tid+1)*j.n/j.threads
+func (j *winoJob) forward(u, slot int) {
+	n0, _ := j.unitImages(u)
 	C, O := j.g.C, j.out
 	var st []float32
 	if j.stats != nil {
-		st = j.stats[tid*4*O : (tid+1)*4*O]
+		st = j.stats[u*4*O : (u+1)*4*O]
 		clear(st)
 	}
-	m := j.mbuf[tid*j.mLen(winoBlock):][:j.mLen(winoBlock)]
-	total := (n1 - n0) * j.tpi
-	for τ0 := 0; τ0 < total; τ0 += winoBlock {
-		cnt := min(winoBlock, total-τ0)
+	m := j.mbuf[slot*j.mLen(winoBlock):][:j.mLen(winoBlock)]
+	sums := j.sbuf[slot*32*O : (slot+1)*32*O]
+	total, nb, size := j.blocks(u)
+	for b := 0; b < nb; b++ {
+		τ0 := b * size
+		cnt := min(size, total-τ0)
 		vs, ms := C*cnt+winoPad, O*cnt+winoPad
-		v := j.block(tid, τ0, cnt)
-		j.inputTiles(tid, n0, τ0, cnt, v)
+		v := j.block(u, slot, b, τ0, cnt)
+		j.inputTiles(slot, n0, τ0, cnt, v)
 		for xi := 0; xi < 16; xi++ {
 			kernel.Sgemm(false, false, O, cnt, C, 1, j.u[xi*O*C:], C, v[xi*vs:], cnt, 0, m[xi*ms:], cnt)
 		}
-		j.outputTiles(tid, n0, τ0, cnt, m, st, j.sbuf[tid*32*O:(tid+1)*32*O])
+		j.outputTiles(slot, n0, τ0, cnt, m, st, sums)
 	}
 }
 
-func (j *winoJob) backward(tid int) {
-	n0, n1 := tid*j.n/j.threads, (tid+1)*j.n/j.threads
+func (j *winoJob) backward(u, slot int) {
+	n0, n1 := j.unitImages(u)
 	g := &j.g
 	C, O := g.C, j.out
 	if j.dx != nil && j.dxFresh {
@@ -170,34 +226,36 @@ func (j *winoJob) backward(tid int) {
 	}
 	var dU, db []float32
 	if j.needW {
-		dU = j.dUPart[tid*16*O*C : (tid+1)*16*O*C]
+		dU = j.dUPart[u*16*O*C : (u+1)*16*O*C]
 		clear(dU)
 	}
 	if j.needB {
-		db = j.dbPart[tid*2*O : (tid+1)*2*O]
+		db = j.dbPart[u*2*O : (u+1)*2*O]
 		clear(db)
 	}
-	dm := j.mbuf[tid*j.mLen(winoBlock):][:j.mLen(winoBlock)]
-	total := (n1 - n0) * j.tpi
-	for τ0 := 0; τ0 < total; τ0 += winoBlock {
-		cnt := min(winoBlock, total-τ0)
+	dm := j.mbuf[slot*j.mLen(winoBlock):][:j.mLen(winoBlock)]
+	sums := j.sbuf[slot*32*O : (slot+1)*32*O]
+	total, nb, size := j.blocks(u)
+	for b := 0; b < nb; b++ {
+		τ0 := b * size
+		cnt := min(size, total-τ0)
 		vs, ms := C*cnt+winoPad, O*cnt+winoPad
-		j.gradTiles(tid, n0, τ0, cnt, dm, db, j.sbuf[tid*32*O:(tid+1)*32*O])
+		j.gradTiles(slot, n0, τ0, cnt, dm, db, sums)
 		if j.needW {
-			v := j.block(tid, τ0, cnt)
+			v := j.block(u, slot, b, τ0, cnt)
 			if j.saved == nil {
-				j.inputTiles(tid, n0, τ0, cnt, v)
+				j.inputTiles(slot, n0, τ0, cnt, v)
 			}
 			for xi := 0; xi < 16; xi++ {
 				kernel.Sgemm(false, true, O, C, cnt, 1, dm[xi*ms:], cnt, v[xi*vs:], cnt, 1, dU[xi*O*C:], C)
 			}
 		}
 		if j.dx != nil {
-			dv := j.dv[tid*j.vLen(winoBlock):][:j.vLen(cnt)]
+			dv := j.dv[slot*j.vLen(winoBlock):][:j.vLen(cnt)]
 			for xi := 0; xi < 16; xi++ {
 				kernel.Sgemm(true, false, C, cnt, O, 1, j.u[xi*O*C:], C, dm[xi*ms:], cnt, 0, dv[xi*vs:], cnt)
 			}
-			j.inputGradTiles(tid, n0, τ0, cnt, dv)
+			j.inputGradTiles(slot, n0, τ0, cnt, dv)
 		}
 	}
 }
@@ -264,25 +322,25 @@ func (j *winoJob) outRuns(buf []kernel.WinoRun, n0, τ0, cnt int) []kernel.WinoR
 }
 
 // inputTiles writes V = Bᵀ d B of tiles [τ0, τ0+cnt) into v, laid out [ξ][c][tile].
-func (j *winoJob) inputTiles(tid, n0, τ0, cnt int, v []float32) {
+func (j *winoJob) inputTiles(slot, n0, τ0, cnt int, v []float32) {
 	C := j.g.C
-	runs := j.inRuns(j.runs[2*tid], n0, τ0, cnt)
-	j.runs[2*tid] = runs
+	runs := j.inRuns(j.runs[2*slot], n0, τ0, cnt)
+	j.runs[2*slot] = runs
 	kernel.WinoInput(j.x, j.g.H*j.g.W, runs, v, cnt, C*cnt+winoPad, C)
 }
 
 // outputTiles writes Y = Aᵀ M A (+ bias) of tiles [τ0, τ0+cnt) from m ([ξ][o][tile])
 // into y, adding Σ(y−b) and Σ(y−b)² per channel to st (float64 pairs) if it is not nil;
 // sums is scratch for 32 values per channel.
-func (j *winoJob) outputTiles(tid, n0, τ0, cnt int, m, st, sums []float32) {
+func (j *winoJob) outputTiles(slot, n0, τ0, cnt int, m, st, sums []float32) {
 	O := j.out
 	if st == nil {
 		sums = nil
 	} else {
 		clear(sums)
 	}
-	runs := j.outRuns(j.runs[2*tid+1], n0, τ0, cnt)
-	j.runs[2*tid+1] = runs
+	runs := j.outRuns(j.runs[2*slot+1], n0, τ0, cnt)
+	j.runs[2*slot+1] = runs
 	kernel.WinoOutput(m, O*cnt+winoPad, cnt, runs, j.y, j.g.OW, j.g.OH*j.g.OW, j.b, sums, O)
 	if st != nil {
 		for o := 0; o < O; o++ {
@@ -300,15 +358,15 @@ func (j *winoJob) outputTiles(tid, n0, τ0, cnt int, m, st, sums []float32) {
 // gradTiles writes dM = A dY Aᵀ of tiles [τ0, τ0+cnt) into dm ([ξ][o][tile]) and adds
 // Σ dY per channel to db (float64 pairs) if it is not nil; sums is scratch for 16
 // values per channel.
-func (j *winoJob) gradTiles(tid, n0, τ0, cnt int, dm, db, sums []float32) {
+func (j *winoJob) gradTiles(slot, n0, τ0, cnt int, dm, db, sums []float32) {
 	O := j.out
 	if db == nil {
 		sums = nil
 	} else {
 		clear(sums)
 	}
-	runs := j.outRuns(j.runs[2*tid+1], n0, τ0, cnt)
-	j.runs[2*tid+1] = runs
+	runs := j.outRuns(j.runs[2*slot+1], n0, τ0, cnt)
+	j.runs[2*slot+1] = runs
 	kernel.WinoGrad(j.gy, j.g.OW, j.g.OH*j.g.OW, runs, dm, O*cnt+winoPad, cnt, sums, O)
 	if db != nil {
 		for o := 0; o < O; o++ {
@@ -323,10 +381,10 @@ func (j *winoJob) gradTiles(tid, n0, τ0, cnt int, dm, db, sums []float32) {
 
 // inputGradTiles adds dd = B dV Bᵀ of tiles [τ0, τ0+cnt) (dv laid out [ξ][c][tile]) into
 // the tiles' overlapping 4×4 input windows of dx, dropping the padding.
-func (j *winoJob) inputGradTiles(tid, n0, τ0, cnt int, dv []float32) {
+func (j *winoJob) inputGradTiles(slot, n0, τ0, cnt int, dv []float32) {
 	C := j.g.C
-	runs := j.inRuns(j.runs[2*tid], n0, τ0, cnt)
-	j.runs[2*tid] = runs
+	runs := j.inRuns(j.runs[2*slot], n0, τ0, cnt)
+	j.runs[2*slot] = runs
 	kernel.WinoInputGrad(dv, C*cnt+winoPad, cnt, runs, j.dx, j.g.H*j.g.W, C)
 }
 
@@ -387,19 +445,19 @@ func winoFilterGrad(dw, du []float32, out, C int) {
 // with save it keeps V of all images for the backward pass.
 func winoForward(t *ag.Tape, x, w, b *ag.Var, y *tensor.Tensor, geom *kernel.ConvGeom, opt ConvOptions, aux []int, link *bnStatsLink, save bool) *ag.Var {
 	n, out, C := x.Value.Shape()[0], w.Value.Shape()[0], geom.C
-	j := newWinoJob(geom, n, out, kernel.Threads())
+	j := newWinoJob(geom, n, out)
 	j.x, j.y = x.Value.Contiguous().Data(), y.Data()
 	j.u = t.Empty(16 * out * C).Data()
 	winoFilter(j.u, w.Value.Contiguous().Data(), out, C)
 	var saved *tensor.Tensor
 	if save && winoSave {
-		saved = t.Empty(j.savedStart(j.threads))
+		saved = t.Empty(j.savedStart(j.units))
 		j.saved = saved.Data()
 	} else {
-		j.vbuf = t.Empty(j.threads * j.vLen(winoBlock)).Data()
+		j.vbuf = t.Empty(j.slots * j.vLen(winoBlock)).Data()
 	}
-	j.mbuf = t.Empty(j.threads * j.mLen(winoBlock)).Data()
-	j.sbuf = t.Empty(j.threads * 32 * out).Data()
+	j.mbuf = t.Empty(j.slots * j.mLen(winoBlock)).Data()
+	j.sbuf = t.Empty(j.slots * 32 * out).Data()
 	if b != nil {
 		j.b = b.Value.Data()
 	}
@@ -410,16 +468,16 @@ func winoForward(t *ag.Tape, x, w, b *ag.Var, y *tensor.Tensor, geom *kernel.Con
 		}
 		link.out, link.pooled, link.aux = nil, nil, nil
 		if link.bn.training && !link.dead {
-			link.part = t.Empty(j.threads, 4*out).Data()
-			link.threads, link.shift = j.threads, j.b
+			link.part = t.Empty(j.units, 4*out).Data()
+			link.threads, link.shift = j.units, j.b
 			j.stats = link.part
 			linked = true
 		}
 	}
 	j.phase = convForward
-	kernel.Parallel(j.threads, 1, j.fn)
+	j.parallel()
 	aux[0], aux[1], aux[2], aux[3], aux[4], aux[5], aux[6] = opt.Stride[0], opt.Stride[1], opt.Padding[0], opt.Padding[1], opt.Dilation[0], opt.Dilation[1], opt.Groups
-	aux[7], aux[8] = j.threads, 1
+	aux[7], aux[8] = 0, 1 // the backward pass recomputes the same units from n
 	j.release()
 	var v *ag.Var
 	if b != nil {
@@ -435,13 +493,13 @@ func winoForward(t *ag.Tape, x, w, b *ag.Var, y *tensor.Tensor, geom *kernel.Con
 	return v
 }
 
-// winoBackward is conv2dBackward for a Winograd forward pass with the given threads.
-func winoBackward(o *ag.Var, geom *kernel.ConvGeom, threads int) {
+// winoBackward is conv2dBackward for a Winograd forward pass.
+func winoBackward(o *ag.Var, geom *kernel.ConvGeom) {
 	in := o.Inputs()
 	x, w := in[0], in[1]
 	t := o.Tape()
 	n, out, C := x.Value.Shape()[0], w.Value.Shape()[0], geom.C
-	j := newWinoJob(geom, n, out, threads)
+	j := newWinoJob(geom, n, out)
 	j.x, j.gy = x.Value.Contiguous().Data(), o.Grad.Data()
 	j.u = t.Empty(16 * out * C).Data()
 	winoFilter(j.u, w.Value.Contiguous().Data(), out, C)
@@ -453,25 +511,25 @@ func winoBackward(o *ag.Var, geom *kernel.ConvGeom, threads int) {
 	if x.RequiresGrad() {
 		dx, fresh := x.GradForWrite()
 		j.dx, j.dxFresh = dx.Data(), fresh
-		j.dv = t.Empty(j.threads * j.vLen(winoBlock)).Data()
+		j.dv = t.Empty(j.slots * j.vLen(winoBlock)).Data()
 	}
 	du := 16 * out * C
 	if j.needW {
-		j.dUPart = t.Empty(j.threads * du).Data()
+		j.dUPart = t.Empty(j.units * du).Data()
 		if j.saved == nil {
-			j.vbuf = t.Empty(j.threads * j.vLen(winoBlock)).Data()
+			j.vbuf = t.Empty(j.slots * j.vLen(winoBlock)).Data()
 		}
 	}
 	if j.needB {
-		j.dbPart = t.Empty(j.threads * 2 * out).Data()
+		j.dbPart = t.Empty(j.units * 2 * out).Data()
 	}
-	j.mbuf = t.Empty(j.threads * j.mLen(winoBlock)).Data()
-	j.sbuf = t.Empty(j.threads * 32 * out).Data()
+	j.mbuf = t.Empty(j.slots * j.mLen(winoBlock)).Data()
+	j.sbuf = t.Empty(j.slots * 32 * out).Data()
 	j.phase = convBackward
-	kernel.Parallel(j.threads, 1, j.fn)
+	j.parallel()
 	if j.needW {
 		sum := j.dUPart[:du]
-		for i := 1; i < j.threads; i++ {
+		for i := 1; i < j.units; i++ {
 			kernel.Axpy(1, j.dUPart[i*du:(i+1)*du], sum)
 		}
 		winoFilterGrad(w.GradBuf().Data(), sum, out, C)
@@ -480,7 +538,7 @@ func winoBackward(o *ag.Var, geom *kernel.ConvGeom, threads int) {
 		db := in[2].GradBuf().Data()
 		for c := 0; c < out; c++ {
 			s := 0.0
-			for i := 0; i < j.threads; i++ {
+			for i := 0; i < j.units; i++ {
 				s += getF64(j.dbPart[i*2*out:], c)
 			}
 			db[c] += float32(s)

@@ -109,3 +109,42 @@ func TestWinogradApplies(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradThreadsBitIdentical checks that the Winograd pass gives the same bits on
+// 1, 2 and 3 threads (its units and their partial sums do not depend on the thread
+// count): output, dx, dW, db and the linked BN's statistics.
+func TestWinogradThreadsBitIdentical(t *testing.T) {
+	defer kernel.SetThreads(kernel.Threads())
+	x := tensor.Randn(rng.New(1), 11, 6, 9, 10)
+	gy := tensor.Randn(rng.New(3), 11, 8, 9, 10)
+	run := func(th int) [][]float32 {
+		kernel.SetThreads(th)
+		conv, err := NewConv2D(6, 8, 3, rng.New(2), Conv2DConfig{Padding: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bn, _ := NewBatchNorm2D(8, BatchNormConfig{})
+		fuseConvBN(conv, bn)
+		tp := ag.NewTape()
+		xp := ag.NewParam(x.Clone())
+		y := conv.Forward(tp.Watch(xp))
+		if y.AuxI[8] != 1 {
+			t.Fatal("Winograd path not used")
+		}
+		z := bn.Forward(y)
+		ag.Sum(ag.Mul(z, tp.Const(gy))).Backward()
+		return [][]float32{z.Value.Clone().Data(), xp.Grad.Clone().Data(), conv.Weight.Grad.Clone().Data(),
+			conv.Bias.Grad.Clone().Data(), bn.RunningMean.Clone().Data(), bn.RunningVar.Clone().Data()}
+	}
+	want := run(1)
+	for _, th := range []int{2, 3} {
+		got := run(th)
+		for i := range want {
+			for k := range want[i] {
+				if math.Float32bits(got[i][k]) != math.Float32bits(want[i][k]) {
+					t.Fatalf("threads %d: result %d element %d: %g, want %g (1 thread)", th, i, k, got[i][k], want[i][k])
+				}
+			}
+		}
+	}
+}

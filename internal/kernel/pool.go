@@ -158,6 +158,14 @@ func Parallel(n, grain int, f func(lo, hi int)) {
 	parallelRun(n, grain, funcRunner(f))
 }
 
+// ParallelEach runs f(i, i+1) for each i in [0, n), on the caller and the pool's workers,
+// each item claimed by whichever is free first (dynamic scheduling: a thread the OS
+// deschedules for a while leaves its items to the others), and waits for all. f must
+// not depend on which goroutine runs an item; at most Threads() items run at once.
+func ParallelEach(n int, f func(lo, hi int)) {
+	parallelChunks(n, 1, funcRunner(f))
+}
+
 func parallelRun(n, grain int, r runner) {
 	if n <= 0 {
 		return
