@@ -236,7 +236,10 @@ func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int, link *bnStatsLink) *ag.
 			link.dead = true
 		}
 		link.out, link.pooled, link.aux = nil, nil, nil
-		if link.fusedOK(x, opt, &geom, n, out) {
+		// The fused pass gets its batch statistics from Gram data it keeps only with the
+		// saved columns: a training-mode pass without gradients (BN statistics
+		// refresh) takes the unfused path.
+		if link.fusedOK(x, opt, &geom, n, out) && (saved != nil || !link.bn.training) {
 			fused = true
 			j.setupFused(t, link, saved != nil)
 		} else if link.bn.training && !link.dead {

@@ -202,3 +202,37 @@ func TestConvBNFusedInference(t *testing.T) {
 		}
 	}
 }
+
+// TestCNNTrainingModeNoGrad runs the cnn model in training mode on a tape without
+// gradients (what ensemble.RefreshBatchNorm does to recompute BN statistics): it must not
+// panic, and its output and running statistics must match a training step's forward
+// pass on a tape with gradients (up to rounding: that pass takes the fused first layer).
+func TestCNNTrainingModeNoGrad(t *testing.T) {
+	x := tensor.Randn(rng.New(1), 6, 1, 28, 28)
+	run := func(noGrad bool) [][]float32 {
+		m, err := Build("cnn", ModelConfig{InShape: []int{1, 28, 28}, Classes: 10}, rng.New(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		SetTraining(m, true)
+		tp := ag.NewTape()
+		tp.SetNoGrad(noGrad)
+		y := m.Forward(tp.Const(x))
+		out := [][]float32{y.Value.Clone().Data()}
+		for _, b := range Buffers(m) {
+			out = append(out, b.T.Clone().Data())
+		}
+		return out
+	}
+	want, got := run(false), run(true)
+	if len(want) != len(got) || len(want) < 3 {
+		t.Fatalf("got %d tensors, want %d (>= 3)", len(got), len(want))
+	}
+	for i := range want {
+		for k := range want[i] {
+			if d := math.Abs(float64(got[i][k] - want[i][k])); d > 1e-4*math.Max(1, math.Abs(float64(want[i][k]))) {
+				t.Fatalf("tensor %d element %d: %g without gradients, %g with", i, k, got[i][k], want[i][k])
+			}
+		}
+	}
+}
