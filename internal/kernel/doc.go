@@ -1,10 +1,11 @@
 // Package kernel holds temper's numeric kernels on []float32: single-precision matrix
 // multiply (Sgemm), vector ops (Axpy, Scale, AddBiasRows, SumRows, ReLU, ReLUBackward,
-// Dot, Mul, MulAdd), the im2col/BN/pooling kernels of the convolutions, the PCG-DXSM
-// generator behind dropout masks (PCGStep, PCGAdvance: O(log n) jump-ahead after Brown,
-// "Random Number Generation with Arbitrary Strides", 1994; PCGBernoulli: 16 interleaved
-// lanes on AVX-512DQ) and the worker pool they share (Parallel, SetThreads). It imports
-// nothing of temper.
+// Dot, Mul, MulAdd), the im2col/BN/pooling kernels of the convolutions and the
+// transforms of Winograd's F(2×2, 3×3) (WinoInput, WinoOutput, WinoGrad, WinoInputGrad;
+// Lavin & Gray, CVPR 2016), the PCG-DXSM generator behind dropout masks (PCGStep,
+// PCGAdvance: O(log n) jump-ahead after Brown, "Random Number Generation with Arbitrary
+// Strides", 1994; PCGBernoulli: 16 interleaved lanes on AVX-512DQ) and the worker pool
+// they share (Parallel, ParallelEach, SetThreads). It imports nothing of temper.
 //
 // # Why hand-written
 //
