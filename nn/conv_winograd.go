@@ -50,9 +50,16 @@ var winoSave = true
 // off to compare against im2col).
 var useWinograd = true
 
-// winogradOK reports whether conv2d uses the Winograd path for geometry g.
+// winoAlways makes winogradOK ignore whether the transforms are vectorized (tests run
+// the Go transforms through it on every kernel path).
+var winoAlways = false
+
+// winogradOK reports whether conv2d uses the Winograd path for geometry g: a 3×3,
+// stride-1, undilated, ungrouped convolution with more than one input channel, when the
+// transforms run vectorized (kernel.WinogradVectorized: measured on the AVX2 path, the Go
+// transforms made conv2 of the cnn model 1.1–2x slower than im2col).
 func winogradOK(g *kernel.ConvGeom, groups int) bool {
-	return useWinograd && g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1 &&
+	return useWinograd && (winoAlways || kernel.WinogradVectorized()) && g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1 &&
 		groups == 1 && g.Rows() > convDotRows
 }
 

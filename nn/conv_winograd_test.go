@@ -17,7 +17,8 @@ import (
 // split images (winoBlock 7) and blocks of many images, one and two threads: output, dx,
 // dW and db agree to float32 rounding of the transforms.
 func TestWinogradMatchesIm2col(t *testing.T) {
-	defer func(b int, u bool, th int) { winoBlock, useWinograd = b, u; kernel.SetThreads(th) }(winoBlock, useWinograd, kernel.Threads())
+	defer func(b int, u, a bool, th int) { winoBlock, useWinograd, winoAlways = b, u, a; kernel.SetThreads(th) }(winoBlock, useWinograd, winoAlways, kernel.Threads())
+	winoAlways = true
 	type cfg struct {
 		n, c, h, w, o, pad int
 		bias, dx, grad     bool
@@ -31,6 +32,7 @@ func TestWinogradMatchesIm2col(t *testing.T) {
 		{2, 3, 8, 11, 4, 1, true, true, false},
 		{2, 3, 5, 33, 4, 2, true, true, true}, // 18 tiles per row: runs of 15 and 3
 		{1, 2, 40, 31, 3, 0, false, true, true},
+		{3, 4, 3, 3, 2, 0, true, true, true}, // 1×1 output: one partial tile per image
 	}
 	for _, c := range cases {
 		for _, blk := range []int{7, 128} {
@@ -89,6 +91,8 @@ func TestWinogradMatchesIm2col(t *testing.T) {
 
 // TestWinogradApplies checks which layers take the Winograd path.
 func TestWinogradApplies(t *testing.T) {
+	defer func(a bool) { winoAlways = a }(winoAlways)
+	winoAlways = true
 	for _, c := range []struct {
 		g    kernel.ConvGeom
 		grp  int
@@ -114,7 +118,8 @@ func TestWinogradApplies(t *testing.T) {
 // 1, 2 and 3 threads (its units and their partial sums do not depend on the thread
 // count): output, dx, dW, db and the linked BN's statistics.
 func TestWinogradThreadsBitIdentical(t *testing.T) {
-	defer kernel.SetThreads(kernel.Threads())
+	defer func(a bool, th int) { winoAlways = a; kernel.SetThreads(th) }(winoAlways, kernel.Threads())
+	winoAlways = true
 	x := tensor.Randn(rng.New(1), 11, 6, 9, 10)
 	gy := tensor.Randn(rng.New(3), 11, 8, 9, 10)
 	run := func(th int) [][]float32 {

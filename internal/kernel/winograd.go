@@ -19,6 +19,11 @@ import (
 // The AVX-512 versions and the Go versions perform the same float32 operations in the
 // same order, so they agree bit for bit (tested), the statistics lanes too.
 
+// WinogradVectorized reports whether the Winograd kernels run vectorized (the AVX-512
+// path). Their Go versions cost 30–50 ns per tile, which makes Winograd slower than
+// im2col, so package nn uses it only when this is true.
+func WinogradVectorized() bool { return useBNAsm() }
+
 // WinoRun is one run of tiles.
 type WinoRun struct {
 	// Input-side kernels (WinoInput, WinoInputGrad): Off[a] is where input row a of the
