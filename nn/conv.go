@@ -230,22 +230,15 @@ func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int, link *bnStatsLink) *ag.
 	}
 	fused := false
 	if link != nil {
-		if link.out != nil {
-			// The BN did not consume the previous sums: it is no longer applied to this
-			// conv's output (e.g. removed from the model). Stop computing them.
-			link.dead = true
-		}
-		link.out, link.pooled, link.aux = nil, nil, nil
+		link.begin()
 		// The fused pass gets its batch statistics from Gram data it keeps only with the
 		// saved columns: a training-mode pass without gradients (BN statistics
 		// refresh) takes the unfused path.
 		if link.fusedOK(x, opt, &geom, n, out) && (saved != nil || !link.bn.training) {
 			fused = true
 			j.setupFused(t, link, saved != nil)
-		} else if link.bn.training && !link.dead {
-			link.part = t.Empty(j.threads, 4*out).Data()
-			link.threads, link.shift = j.threads, j.b
-			j.stats = link.part
+		} else {
+			j.stats = link.statsBuffers(t, j.threads, out, j.b)
 		}
 	}
 	if fused {
@@ -316,16 +309,44 @@ func conv2dBackward(o *ag.Var) {
 		}
 	}
 	if j.needB {
-		db := in[2].GradBuf().Data()
-		for c := 0; c < out; c++ {
-			s := 0.0
-			for i := 0; i < j.threads; i++ {
-				s += getF64(j.dbPart[i*2*out:], c)
-			}
-			db[c] += float32(s)
-		}
+		addBiasPartials(in[2].GradBuf().Data(), j.dbPart, j.threads)
 	}
 	j.release()
+}
+
+// addBiasPartials adds the parts' per-channel float64 sums (parts of 2·len(db) float32
+// slots each, see getF64) into db, in part order.
+func addBiasPartials(db, partials []float32, parts int) {
+	out := len(db)
+	for c := 0; c < out; c++ {
+		s := 0.0
+		for i := 0; i < parts; i++ {
+			s += getF64(partials[i*2*out:], c)
+		}
+		db[c] += float32(s)
+	}
+}
+
+// begin starts a forward pass of the linked conv: if the BN did not consume the previous
+// pass's sums, it is no longer applied to this conv's output (e.g. removed from the
+// model), so they stop being computed.
+func (l *bnStatsLink) begin() {
+	if l.out != nil {
+		l.dead = true
+	}
+	l.out, l.pooled, l.aux = nil, nil, nil
+}
+
+// statsBuffers returns the buffers (parts × 4·out float32 slots) in which the conv's
+// forward pass accumulates the BN's batch sums, and records them in l; nil if the BN is
+// not training or no longer consumes them. shift is the conv's bias (nil without).
+func (l *bnStatsLink) statsBuffers(t *ag.Tape, parts, out int, shift []float32) []float32 {
+	if !l.bn.training || l.dead {
+		return nil
+	}
+	l.part = t.Empty(parts, 4*out).Data()
+	l.threads, l.shift = parts, shift
+	return l.part
 }
 
 // getF64 / addF64 keep float64 accumulators in pairs of float32 slots of an arena buffer.

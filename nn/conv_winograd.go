@@ -468,19 +468,11 @@ func winoForward(t *ag.Tape, x, w, b *ag.Var, y *tensor.Tensor, geom *kernel.Con
 	if b != nil {
 		j.b = b.Value.Data()
 	}
-	linked := false
 	if link != nil {
-		if link.out != nil {
-			link.dead = true // see conv2d
-		}
-		link.out, link.pooled, link.aux = nil, nil, nil
-		if link.bn.training && !link.dead {
-			link.part = t.Empty(j.units, 4*out).Data()
-			link.threads, link.shift = j.units, j.b
-			j.stats = link.part
-			linked = true
-		}
+		link.begin()
+		j.stats = link.statsBuffers(t, j.units, out, j.b)
 	}
+	linked := j.stats != nil
 	j.phase = convForward
 	j.parallel()
 	aux[0], aux[1], aux[2], aux[3], aux[4], aux[5], aux[6] = opt.Stride[0], opt.Stride[1], opt.Padding[0], opt.Padding[1], opt.Dilation[0], opt.Dilation[1], opt.Groups
@@ -542,14 +534,7 @@ func winoBackward(o *ag.Var, geom *kernel.ConvGeom) {
 		winoFilterGrad(w.GradBuf().Data(), sum, out, C)
 	}
 	if j.needB {
-		db := in[2].GradBuf().Data()
-		for c := 0; c < out; c++ {
-			s := 0.0
-			for i := 0; i < j.units; i++ {
-				s += getF64(j.dbPart[i*2*out:], c)
-			}
-			db[c] += float32(s)
-		}
+		addBiasPartials(in[2].GradBuf().Data(), j.dbPart, j.units)
 	}
 	j.release()
 }
