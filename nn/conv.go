@@ -250,9 +250,21 @@ func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int, link *bnStatsLink) *ag.
 	}
 	j.phase = convForward
 	kernel.Parallel(j.threads, 1, j.fn)
-	aux[0], aux[1], aux[2], aux[3], aux[4], aux[5], aux[6] = opt.Stride[0], opt.Stride[1], opt.Padding[0], opt.Padding[1], opt.Dilation[0], opt.Dilation[1], opt.Groups
-	aux[7], aux[8] = j.threads, 0
+	threads := j.threads
 	j.release()
+	v := recordConv(t, y, x, w, b, opt, aux, threads, 0, saved)
+	if link != nil && (fused || link.bn.training && !link.dead) {
+		link.out = v
+	}
+	return v
+}
+
+// recordConv records the conv op y on the tape with what its backward pass needs: the
+// options, the thread count of an im2col pass (whose column blocks it must match), the
+// path (0 im2col, 1 Winograd) in aux, and the saved columns or V.
+func recordConv(t *ag.Tape, y *tensor.Tensor, x, w, b *ag.Var, opt ConvOptions, aux []int, threads, path int, saved *tensor.Tensor) *ag.Var {
+	aux[0], aux[1], aux[2], aux[3], aux[4], aux[5], aux[6] = opt.Stride[0], opt.Stride[1], opt.Padding[0], opt.Padding[1], opt.Dilation[0], opt.Dilation[1], opt.Groups
+	aux[7], aux[8] = threads, path
 	var v *ag.Var
 	if b != nil {
 		v = t.Op(y, conv2dBackward, x, w, b)
@@ -261,9 +273,6 @@ func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int, link *bnStatsLink) *ag.
 	}
 	v.AuxI = aux
 	v.Aux = saved
-	if link != nil && (fused || link.bn.training && !link.dead) {
-		link.out = v
-	}
 	return v
 }
 

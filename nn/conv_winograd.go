@@ -475,17 +475,8 @@ func winoForward(t *ag.Tape, x, w, b *ag.Var, y *tensor.Tensor, geom *kernel.Con
 	linked := j.stats != nil
 	j.phase = convForward
 	j.parallel()
-	aux[0], aux[1], aux[2], aux[3], aux[4], aux[5], aux[6] = opt.Stride[0], opt.Stride[1], opt.Padding[0], opt.Padding[1], opt.Dilation[0], opt.Dilation[1], opt.Groups
-	aux[7], aux[8] = 0, 1 // the backward pass recomputes the same units from n
 	j.release()
-	var v *ag.Var
-	if b != nil {
-		v = t.Op(y, conv2dBackward, x, w, b)
-	} else {
-		v = t.Op(y, conv2dBackward, x, w)
-	}
-	v.AuxI = aux
-	v.Aux = saved
+	v := recordConv(t, y, x, w, b, opt, aux, 0, 1, saved) // the backward pass recomputes the units from n
 	if linked {
 		link.out = v
 	}
