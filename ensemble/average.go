@@ -232,9 +232,9 @@ func (e *EMA) Update() error {
 	return nil
 }
 
-// Hook returns a train.Hook that calls Update after every Every-th optimizer step.
-func (e *EMA) Hook() train.Hook {
-	return train.Hook{AfterStep: func(int) error {
+// Hook returns a train.Callback that calls Update after every Every-th optimizer step.
+func (e *EMA) Hook() train.Callback {
+	return train.CallbackFuncs{OnAfterStep: func(*train.StepInfo) error {
 		e.calls++
 		if e.calls%e.cfg.Every != 0 {
 			return nil
@@ -332,9 +332,9 @@ func (s *SWA) Update() error {
 	return nil
 }
 
-// Hook returns a train.Hook that calls Update at the end of the epochs Due says.
-func (s *SWA) Hook() train.Hook {
-	return train.Hook{AfterEpoch: func(rec *train.EpochRecord) error {
+// Hook returns a train.Callback that calls Update at the end of the epochs Due says.
+func (s *SWA) Hook() train.Callback {
+	return train.CallbackFuncs{OnAfterEpoch: func(_ *train.Trainer, rec *train.EpochRecord) error {
 		if s.Due(rec.Epoch) {
 			return s.Update()
 		}

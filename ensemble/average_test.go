@@ -135,7 +135,7 @@ func TestEMAHookDuringTraining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr.Config.Hooks = append(tr.Config.Hooks, e.Hook())
+	tr.Config.Callbacks = append(tr.Config.Callbacks, e.Hook())
 	fit(t, tr)
 	if got, want := e.Updates(), tr.GlobalStep()/2; got != want {
 		t.Errorf("%d EMA updates after %d steps with every=2, want %d", got, tr.GlobalStep(), want)
@@ -186,7 +186,7 @@ func TestSWAEqualAverage(t *testing.T) {
 			k++
 		}
 		setWeights(m, v, float32(epoch))
-		if err := h.AfterEpoch(&train.EpochRecord{Epoch: epoch}); err != nil {
+		if err := h.AfterEpoch(nil, &train.EpochRecord{Epoch: epoch}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -342,7 +342,7 @@ func TestAverageStateResume(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		tr.Config.Hooks = append(tr.Config.Hooks, ema.Hook(), swa.Hook(), train.Hook{AfterEpoch: func(*train.EpochRecord) error {
+		tr.Config.Callbacks = append(tr.Config.Callbacks, ema.Hook(), swa.Hook(), train.CallbackFuncs{OnAfterEpoch: func(*train.Trainer, *train.EpochRecord) error {
 			if err := ema.SaveState(filepath.Join(dir, ensemble.StateFileName("ema"))); err != nil {
 				return err
 			}

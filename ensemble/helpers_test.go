@@ -79,7 +79,10 @@ func trainer(t testing.TB, seed uint64, trainSet, testSet data.Dataset, cfg trai
 	if cfg.BatchSize == 0 {
 		cfg.BatchSize = 32
 	}
-	tr, err := train.New(m, o, trainSet, testSet, cfg, root.Split())
+	if testSet != nil {
+		cfg.TestEachEpoch = true // snapshots record the test metrics of their epoch
+	}
+	tr, err := train.New(m, o, train.Sets{Train: trainSet, Test: testSet}, cfg, root.Split())
 	if err != nil {
 		t.Fatal(err)
 	}

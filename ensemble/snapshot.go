@@ -52,7 +52,7 @@ type SnapshotConfig struct {
 	Prefix string
 }
 
-// Snapshots saves the model at the end of every learning-rate cycle (a train.Hook) and
+// Snapshots saves the model at the end of every learning-rate cycle (a train.Callback) and
 // builds the snapshot ensemble's manifest. The files hold the live weights and buffers
 // (the batch-norm running statistics at the end of a cycle, when the learning rate is near
 // zero, describe the snapshot's weights well; no refresh is needed).
@@ -108,9 +108,9 @@ func (s *Snapshots) Take(rec *train.EpochRecord) error {
 	return nil
 }
 
-// Hook returns a train.Hook taking a snapshot at the end of every cycle.
-func (s *Snapshots) Hook() train.Hook {
-	return train.Hook{AfterEpoch: func(rec *train.EpochRecord) error {
+// Hook returns a train.Callback taking a snapshot at the end of every cycle.
+func (s *Snapshots) Hook() train.Callback {
+	return train.CallbackFuncs{OnAfterEpoch: func(_ *train.Trainer, rec *train.EpochRecord) error {
 		if rec.Epoch%s.cfg.CycleEpochs != 0 {
 			return nil
 		}

@@ -56,7 +56,7 @@ func TestSnapshotsDuringTraining(t *testing.T) {
 		t.Fatal(err)
 	}
 	var atEpoch [][]float32
-	tr.Config.Hooks = append(tr.Config.Hooks, snaps.Hook(), train.Hook{AfterEpoch: func(rec *train.EpochRecord) error {
+	tr.Config.Callbacks = append(tr.Config.Callbacks, snaps.Hook(), train.CallbackFuncs{OnAfterEpoch: func(_ *train.Trainer, rec *train.EpochRecord) error {
 		if rec.Epoch%2 == 0 {
 			atEpoch = append(atEpoch, weights(m))
 		}

@@ -237,18 +237,20 @@ func (r *Result) Suggested(m Method) (Suggestion, bool) {
 // batches drawn from ds in an order shuffled by r, and returns the loss curve with every
 // rule's suggestion.
 //
-// Before step i it sets every parameter group's learning rate to
-// StartLR·(EndLR/StartLR)^(i/Steps) (relative group learning rates are not kept: all
-// groups sweep the same value), takes one optimizer step (train.Trainer.Step) and updates
+// Step i runs at the learning rate StartLR·(EndLR/StartLR)^(i/Steps) in every parameter
+// group (relative group learning rates are not kept: all groups sweep the same value); the
+// sweep is the schedule of a train.Trainer, whose train.ApplyLR is the one writer of the
+// groups' learning rates. It takes one optimizer step (train.Trainer.Step) and updates
 // the bias-corrected smoothed loss; it stops after Steps steps, when the smoothed loss
 // exceeds DivergeFactor times its minimum, or on a non-finite loss. The data cycles
 // through further epochs if Steps batches are more than one epoch.
 //
 // Afterwards the model's parameters and buffers (BatchNorm statistics), their gradients,
 // the random streams of its modules (dropout), the optimizer's state and every group's
-// LR, BaseLR and WeightDecay are restored bit-identically: the test leaves no trace
-// except that the model is in training mode. ctx cancels between steps (the state is
-// restored then too).
+// BaseLR and WeightDecay are restored bit-identically, and every group's LR is set to its
+// BaseLR (by train.ApplyLR, what a trainer sets before its next step anyway): the test
+// leaves no trace except that the model is in training mode. ctx cancels between steps
+// (the state is restored then too).
 //
 // The suggestion rules see Smoothed[Lo:Hi] with Lo = SkipStart and Hi = len - SkipEnd,
 // like fastai, which suggests from the smoothed losses it records.
@@ -272,8 +274,9 @@ func RangeTest(ctx context.Context, model nn.Module, opt optim.Optimizer, ds dat
 	}
 	defer snap.restore()
 
-	tr, err := train.New(model, opt, ds, nil, train.Config{BatchSize: cfg.BatchSize,
-		LabelSmoothing: cfg.LabelSmoothing, Loss: cfg.Loss}, rng.New(0))
+	sweep := &sweepSchedule{start: cfg.StartLR, ratio: cfg.EndLR / cfg.StartLR, steps: cfg.Steps}
+	tr, err := train.New(model, opt, train.Sets{Train: ds}, train.Config{BatchSize: cfg.BatchSize,
+		LabelSmoothing: cfg.LabelSmoothing, Loss: cfg.Loss, Schedule: sweep}, rng.New(0))
 	if err != nil {
 		return nil, fmt.Errorf("lrfind: %w", err)
 	}
@@ -288,7 +291,6 @@ func RangeTest(ctx context.Context, model nn.Module, opt optim.Optimizer, ds dat
 	res := &Result{}
 	var avg float64
 	best := math.Inf(1)
-	ratio := cfg.EndLR / cfg.StartLR
 	step := 0
 	for step < cfg.Steps && res.Stopped == "" {
 		loader.Start()
@@ -300,10 +302,7 @@ func RangeTest(ctx context.Context, model nn.Module, opt optim.Optimizer, ds dat
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			lr := cfg.StartLR * math.Pow(ratio, float64(step)/float64(cfg.Steps))
-			for _, g := range opt.Groups() {
-				g.LR = lr
-			}
+			lr := sweep.LR(step, 0) // the trainer sets it (train.ApplyLR) for its step `step`
 			l, _, err := tr.Step(b.X, b.Y)
 			step++
 			if err != nil {
@@ -537,7 +536,7 @@ type snapshot struct {
 	optLive map[string]*tensor.Tensor
 	optSave map[string]*tensor.Tensor
 	streams [][]byte
-	groups  []optim.Group // LR, BaseLR, WeightDecay
+	groups  []optim.Group // BaseLR, WeightDecay
 }
 
 func takeSnapshot(model nn.Module, opt optim.Optimizer) (*snapshot, error) {
@@ -564,7 +563,7 @@ func takeSnapshot(model nn.Module, opt optim.Optimizer) (*snapshot, error) {
 		s.streams = append(s.streams, b)
 	}
 	for _, g := range opt.Groups() {
-		s.groups = append(s.groups, optim.Group{LR: g.LR, BaseLR: g.BaseLR, WeightDecay: g.WeightDecay})
+		s.groups = append(s.groups, optim.Group{BaseLR: g.BaseLR, WeightDecay: g.WeightDecay})
 	}
 	return s, nil
 }
@@ -586,9 +585,23 @@ func (s *snapshot) restore() {
 	}
 	for i, g := range s.opt.Groups() {
 		if i < len(s.groups) {
-			g.LR, g.BaseLR, g.WeightDecay = s.groups[i].LR, s.groups[i].BaseLR, s.groups[i].WeightDecay
+			g.BaseLR, g.WeightDecay = s.groups[i].BaseLR, s.groups[i].WeightDecay
 		}
 	}
+	// The LR itself through the one writer: LR = BaseLR, what any trainer sets before its
+	// next step anyway.
+	train.ApplyLR(s.opt, nil, 0)
+}
+
+// sweepSchedule is the range test's exponential sweep, StartLR·(EndLR/StartLR)^(i/Steps)
+// at step i, the same in every group (it ignores the base rate).
+type sweepSchedule struct {
+	start, ratio float64
+	steps        int
+}
+
+func (s *sweepSchedule) LR(step int, _ float64) float64 {
+	return s.start * math.Pow(s.ratio, float64(step)/float64(s.steps))
 }
 
 // Validate fills c's defaults and reports the first out-of-range value, without running

@@ -247,7 +247,7 @@ func TestRangeTestRestoresState(t *testing.T) {
 	m := bnNet(7)
 	o := sgd(t, m, 0.05, 1e-3)
 	// Warm up: a few steps so momentum buffers and step counts are non-trivial.
-	tr, err := train.New(m, o, ds, nil, train.Config{}, rng.New(0))
+	tr, err := train.New(m, o, train.Sets{Train: ds}, train.Config{}, rng.New(0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -367,7 +367,7 @@ func runTrial(ctx context.Context, build Builder, trainPart, valPart data.Datase
 	if err != nil {
 		return fmt.Errorf("lrfind: trial %d (lr %g, wd %g): %w", t.Index, t.LR, t.WD, err)
 	}
-	tr, err := train.New(model, opt, trainPart, nil, train.Config{BatchSize: cfg.BatchSize,
+	tr, err := train.New(model, opt, train.Sets{Train: trainPart}, train.Config{BatchSize: cfg.BatchSize,
 		LabelSmoothing: cfg.LabelSmoothing, Loss: cfg.Loss}, rng.New(0))
 	if err != nil {
 		return fmt.Errorf("lrfind: %w", err)

@@ -82,7 +82,7 @@ func BenchmarkCNNStep(b *testing.B) {
 		y[i] = i % 10
 	}
 	ds, _ := data.NewInMemory(x.Data(), y, []int{1, 28, 28}, 10)
-	tr, err := train.New(m, o, ds, nil, train.Config{}, root.Split())
+	tr, err := train.New(m, o, train.Sets{Train: ds}, train.Config{}, root.Split())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -333,7 +333,7 @@ func TestCNNStepAllocations(t *testing.T) {
 		y[i] = i % 10
 	}
 	ds, _ := data.NewInMemory(x.Data(), y, []int{1, 28, 28}, 10)
-	tr, err := train.New(m, o, ds, nil, train.Config{BatchSize: 16}, root.Split())
+	tr, err := train.New(m, o, train.Sets{Train: ds}, train.Config{BatchSize: 16}, root.Split())
 	if err != nil {
 		t.Fatal(err)
 	}

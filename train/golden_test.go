@@ -57,7 +57,7 @@ func TestGoldenTrainingSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds, _ := data.NewInMemory(make([]float32, 20), []int{0}, []int{20}, 5)
-	tr, err := train.New(m, o, ds, nil, train.Config{}, rng.New(1))
+	tr, err := train.New(m, o, train.Sets{Train: ds}, train.Config{}, rng.New(1))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,9 +35,12 @@ func encodeStream(s *rng.Stream) (string, error) {
 }
 
 // SaveState writes the whole training state to dir/checkpoint.safetensors atomically:
-// model parameters and buffers ("model.<name>"), optimizer state ("optim.<key>"), and in
-// the metadata the epoch, global step, random streams, group learning rates, plateau
-// state, metrics history and Config.Meta ("user.<key>").
+// model parameters and buffers ("model.<name>"), optimizer state ("optim.<key>"), the
+// tensors of every StatefulCallback ("cb.<key>.<name>"), and in the metadata the epoch,
+// global step, random streams, plateau state, metrics history, whether a callback stopped
+// the run, each StatefulCallback's metadata ("cb.<key>") and Config.Meta ("user.<key>").
+// The group learning rates are stored for inspection only ("optim.lrs"; LoadState does
+// not restore them: the schedule recomputes them from the global step).
 func (t *Trainer) SaveState(dir string) error {
 	var named []checkpoint.Named
 	for _, e := range nn.StateDict(t.Model) {
@@ -90,6 +93,20 @@ func (t *Trainer) SaveState(dir string) error {
 	}
 	for k, v := range t.Config.Meta {
 		meta["user."+k] = v
+	}
+	if t.stopped {
+		meta["stopped"] = "true"
+	}
+	for _, sc := range t.statefulCallbacks() {
+		k := sc.StateKey()
+		ts, m, err := sc.State()
+		if err != nil {
+			return fmt.Errorf("train: callback %q state: %w", k, err)
+		}
+		for _, e := range ts {
+			named = append(named, checkpoint.Named{Name: "cb." + k + "." + e.Name, T: e.T})
+		}
+		meta["cb."+k] = m
 	}
 	if jsErr != nil {
 		return fmt.Errorf("train: encode state: %w", jsErr)
@@ -180,16 +197,8 @@ func (t *Trainer) LoadState(dir string) error {
 			return bad("model streams", err)
 		}
 	}
-	var lrs []float64
-	if err := json.Unmarshal([]byte(f.Meta["optim.lrs"]), &lrs); err != nil {
-		return bad("learning rates", err)
-	}
-	groups := t.Optimizer.Groups()
-	if len(lrs) != len(groups) {
-		return bad("learning rates", fmt.Errorf("checkpoint has %d groups, optimizer has %d", len(lrs), len(groups)))
-	}
-	for i, g := range groups {
-		g.LR = lrs[i]
+	if err := t.loadCallbacks(f); err != nil {
+		return bad("callbacks", err)
 	}
 	var hist []EpochRecord
 	if err := json.Unmarshal([]byte(f.Meta["history"]), &hist); err != nil {
@@ -205,6 +214,55 @@ func (t *Trainer) LoadState(dir string) error {
 		}
 	}
 	t.epoch, t.globalStep, t.trainSecs, t.history = epoch, gs, secs, hist
+	t.stopped = f.Meta["stopped"] == "true"
+	return nil
+}
+
+// statefulCallbacks returns the callbacks whose state checkpoints save, in Config order.
+func (t *Trainer) statefulCallbacks() []StatefulCallback {
+	var out []StatefulCallback
+	for _, cb := range t.Config.Callbacks {
+		if sc, ok := cb.(StatefulCallback); ok {
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
+// loadCallbacks restores every StatefulCallback from f. It is strict both ways: a
+// callback whose key is not in the checkpoint, or a key in the checkpoint without its
+// callback, is an error, since either would make the resumed run differ from the
+// uninterrupted one (a callback starting from scratch, or state silently dropped).
+func (t *Trainer) loadCallbacks(f *checkpoint.File) error {
+	have := map[string]bool{}
+	for _, sc := range t.statefulCallbacks() {
+		k := sc.StateKey()
+		have[k] = true
+		m, ok := f.Meta["cb."+k]
+		if !ok {
+			return fmt.Errorf("the checkpoint holds no state of callback %q (was it added after the run started?)", k)
+		}
+		prefix := "cb." + k + "."
+		ts := map[string]*tensor.Tensor{}
+		for name, tt := range f.Tensors {
+			if strings.HasPrefix(name, prefix) {
+				ts[strings.TrimPrefix(name, prefix)] = tt
+			}
+		}
+		if err := sc.LoadState(ts, m); err != nil {
+			return fmt.Errorf("callback %q: %w", k, err)
+		}
+	}
+	var extra []string
+	for k := range f.Meta {
+		if strings.HasPrefix(k, "cb.") && !have[strings.TrimPrefix(k, "cb.")] {
+			extra = append(extra, strings.TrimPrefix(k, "cb."))
+		}
+	}
+	if len(extra) > 0 {
+		slices.Sort(extra)
+		return fmt.Errorf("the checkpoint holds state of callbacks %q that this trainer does not have", extra)
+	}
 	return nil
 }
 
@@ -239,7 +297,7 @@ func writeRecord(w io.Writer, rec *EpochRecord) error {
 }
 
 // streams returns the random streams saved in checkpoints besides the loader's: the
-// model's (dropout masks, ...) and Config.Streams.
+// model's (dropout masks, ...). Callbacks save their own (StatefulCallback).
 func (t *Trainer) streams() []*rng.Stream {
-	return append(nn.RandomStreams(t.Model), t.Config.Streams...)
+	return nn.RandomStreams(t.Model)
 }

@@ -1,12 +1,31 @@
-// Package train is the training loop: epochs of minibatch steps, evaluation, a learning-
-// rate schedule, a progress bar, JSONL metrics per epoch, a guard that stops on a
-// non-finite loss, and a checkpoint of the whole training state at every epoch end from
-// which a run resumes bit-identically.
+// Package train is the training loop: epochs of minibatch steps, evaluation on a
+// validation set, a learning-rate schedule, JSONL metrics per epoch, a guard that stops on
+// a non-finite loss, callbacks (progress, early stopping, best-model saving, weight
+// averaging, batch mixing), and a checkpoint of the whole training state at every epoch
+// end from which a run resumes bit-identically.
 //
-// One step, as data flows: the Loader yields a batch -> model.Forward records ops on the
-// tape -> loss -> Backward fills parameter gradients -> the schedule sets each group's LR
-// -> Optimizer.Step -> metrics. The tape's arena and the loader's ring are reused, so a
-// steady-state step allocates nothing in proportion to the model.
+// Use: build the model and optimizer, then a Trainer over the data sets, and Fit:
+//
+//	tr, err := train.New(model, opt, train.Sets{Train: trainSet, Val: valSet},
+//		train.Config{Epochs: 10, Callbacks: []train.Callback{train.NewProgress(os.Stderr)}}, rng.New(1))
+//	defer tr.Close()
+//	err = tr.Fit(ctx)
+//	loss, acc, err := train.Evaluate(model, testSet, 1000, nil, nil)
+//
+// The validation set steers training (ReduceOnPlateau, EarlyStopping, KeepBest); the test
+// set is evaluated per epoch only when Config.TestEachEpoch asks for curves, and otherwise
+// by the caller at the end. The Trainer prints nothing: NewProgress is the callback that
+// draws the bar and the per-epoch lines.
+//
+// One step, as data flows: the Loader yields a batch -> BeforeStep callbacks (may rewrite
+// the batch) -> model.Forward records ops on the tape -> loss -> Backward fills parameter
+// gradients -> ApplyLR sets each group's LR from the schedule -> Optimizer.Step ->
+// AfterStep callbacks. The tape's arena and the loader's ring are reused, so a
+// steady-state step allocates nothing.
+//
+// Threads: the ops of a step and of evaluation run with Config.Threads threads, set on the
+// trainer's tapes (ag.Tape.SetThreads); the trainer never changes the process-wide
+// default of internal/kernel. Results are bit-identical for a fixed seed and thread count.
 package train
 
 import (
@@ -16,11 +35,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/temperml/temper/ag"
 	"github.com/temperml/temper/data"
-	"github.com/temperml/temper/internal/kernel"
 	"github.com/temperml/temper/loss"
 	"github.com/temperml/temper/nn"
 	"github.com/temperml/temper/optim"
@@ -31,6 +50,12 @@ import (
 
 // ErrNonFinite is wrapped by the error returned when the loss becomes NaN or ±Inf.
 var ErrNonFinite = errors.New("non-finite loss")
+
+// ErrNeedsVal is wrapped by the error of something that observes the validation loss (a
+// ReduceOnPlateau in the schedule, EarlyStopping, KeepBest) in a trainer without a
+// validation set. The message names what needs it: "train: schedule observes the
+// validation loss, and there is no validation set".
+var ErrNeedsVal = errors.New("observes the validation loss, and there is no validation set")
 
 // NonFiniteError names the step at which the loss stopped being finite.
 type NonFiniteError struct {
@@ -45,6 +70,17 @@ func (e *NonFiniteError) Error() string {
 
 func (e *NonFiniteError) Unwrap() error { return ErrNonFinite }
 
+// Sets are the data of a run. Train is required; Val and Test may be nil.
+type Sets struct {
+	// Train is the training set, shuffled every epoch.
+	Train data.Dataset
+	// Val, the validation set, is evaluated after every epoch (EpochRecord.ValLoss); the
+	// schedule's ReduceOnPlateau, EarlyStopping and KeepBest observe its loss.
+	Val data.Dataset
+	// Test is evaluated after every epoch only with Config.TestEachEpoch.
+	Test data.Dataset
+}
+
 // Config configures the loop. Zero values are the defaults noted.
 type Config struct {
 	// Epochs to train; default 1.
@@ -53,27 +89,30 @@ type Config struct {
 	BatchSize int
 	// EvalBatchSize for evaluation; default 1000.
 	EvalBatchSize int
-	// Threads for the kernels; default GOMAXPROCS.
+	// Threads the ops of a step and of evaluation use (set on the trainer's tapes);
+	// default 0, the process default of internal/kernel (GOMAXPROCS at start).
 	Threads int
-	// LabelSmoothing for the cross-entropy loss; default 0.
+	// LabelSmoothing for the default cross-entropy loss; default 0.
 	LabelSmoothing float64
 	// Schedule sets every group's LR from its BaseLR before each step (stepped per batch;
-	// use schedule.PerEpoch for epoch-indexed schedules). Nil keeps the LR constant.
-	// A ReduceOnPlateau inside it observes the test loss at every epoch end.
+	// use schedule.PerEpoch for epoch-indexed schedules). Nil keeps LR = BaseLR.
+	// A ReduceOnPlateau inside it (schedule.FindPlateau) observes the validation loss at
+	// every epoch end; New returns an error wrapping ErrNeedsVal without a validation set.
 	Schedule schedule.Schedule
 	// OutDir receives checkpoint.safetensors after every epoch and metrics.jsonl. Empty
 	// disables checkpoints and metrics files.
 	OutDir string
-	// Progress receives the progress bar and per-epoch lines; nil is silent.
-	Progress io.Writer
-	// Meta is stored in checkpoints (e.g. the CLI's flags as JSON) and returned on resume.
+	// Meta is stored in checkpoints (e.g. the run's recipe as JSON) and returned by
+	// ReadMeta.
 	Meta map[string]string
-	// Hooks run at points of the loop (EMA, SWA, snapshots, ...).
-	Hooks []Hook
 	// EvalTrain also evaluates the loss and accuracy on the whole training set in
 	// evaluation mode after each epoch (one more pass; EpochRecord.TrainEvalLoss), the
 	// quantity to compare with full-batch optimizers.
 	EvalTrain bool
+	// TestEachEpoch evaluates Sets.Test after every epoch (EpochRecord.TestLoss, for
+	// curves; NewProgress labels it "test"). Otherwise the test set is not evaluated by
+	// Fit: the caller evaluates it at the end.
+	TestEachEpoch bool
 	// Loss overrides the objective; default softmax cross-entropy with LabelSmoothing.
 	Loss func(logits *ag.Var, labels []int) *ag.Var
 	// EvalLoss is the loss reported on evaluation sets; default plain cross-entropy (no
@@ -82,30 +121,26 @@ type Config struct {
 	// Transform is applied to every training example inside the loader's workers (data
 	// augmentation, see package augment); deterministic given the loader's stream.
 	Transform func(x []float32, shape []int, r *rng.Stream)
-	// BeforeStep, if set, may rewrite a training batch in place before the forward pass
-	// (batch-level augmentation such as mixup).
-	BeforeStep func(x *tensor.Tensor, y []int)
-	// Streams are further random streams whose states checkpoints save (e.g. mixup's).
-	Streams []*rng.Stream
+	// Callbacks extend the loop, called in this order (see Callback). Those that are
+	// StatefulCallback have their state saved in checkpoints; their StateKeys must be
+	// unique and contain no '.'.
+	Callbacks []Callback
 }
 
-// Hook observes the loop. Either func may be nil.
-type Hook struct {
-	// AfterStep runs after each optimizer step with the global step (from 1).
-	AfterStep func(globalStep int) error
-	// AfterEpoch runs after each epoch's evaluation with its record.
-	AfterEpoch func(rec *EpochRecord) error
-}
-
-// EpochRecord is one line of metrics.jsonl.
+// EpochRecord is one line of metrics.jsonl. A metric that was not evaluated is NaN in the
+// record: ValLoss/ValAccuracy without a validation set, TestLoss/TestAccuracy unless
+// Config.TestEachEpoch; in JSON those fields are then left out (and read back as NaN).
+// Other non-finite values are written as null.
 type EpochRecord struct {
 	Epoch            int     `json:"epoch"`
 	GlobalStep       int     `json:"global_step"`
 	LR               float64 `json:"lr"`
 	TrainLoss        float64 `json:"train_loss"`
 	TrainAccuracy    float64 `json:"train_accuracy"`
-	TestLoss         float64 `json:"test_loss"`
-	TestAccuracy     float64 `json:"test_accuracy"`
+	ValLoss          float64 `json:"val_loss,omitempty"`
+	ValAccuracy      float64 `json:"val_accuracy,omitempty"`
+	TestLoss         float64 `json:"test_loss,omitempty"`
+	TestAccuracy     float64 `json:"test_accuracy,omitempty"`
 	TrainEvalLoss    float64 `json:"train_eval_loss,omitempty"`
 	TrainEvalAcc     float64 `json:"train_eval_accuracy,omitempty"`
 	TrainSeconds     float64 `json:"train_seconds"`
@@ -116,24 +151,26 @@ type EpochRecord struct {
 type Trainer struct {
 	Model     nn.Module
 	Optimizer optim.Optimizer
-	TrainSet  data.Dataset
-	TestSet   data.Dataset
+	Sets      Sets
 	Config    Config
 
 	rand       *rng.Stream // the loader's shuffling stream
 	loader     *data.Loader
 	tape       *ag.Tape
 	evalTape   *ag.Tape
-	epoch      int // epochs completed
+	info       StepInfo // reused by Step: calling callbacks allocates nothing
+	epoch      int      // epochs completed
 	globalStep int
 	history    []EpochRecord
 	trainSecs  float64
+	stopReq    bool // a callback returned ErrStop during the current epoch
+	stopped    bool
 }
 
 // New validates the configuration and returns a Trainer whose data order is drawn from
 // r. Model and optimizer must already be built; their random streams are part of the
 // training state saved in checkpoints.
-func New(model nn.Module, opt optim.Optimizer, trainSet, testSet data.Dataset, cfg Config, r *rng.Stream) (*Trainer, error) {
+func New(model nn.Module, opt optim.Optimizer, sets Sets, cfg Config, r *rng.Stream) (*Trainer, error) {
 	if cfg.Epochs == 0 {
 		cfg.Epochs = 1
 	}
@@ -151,24 +188,73 @@ func New(model nn.Module, opt optim.Optimizer, trainSet, testSet data.Dataset, c
 	case cfg.EvalBatchSize < 0:
 		return nil, fmt.Errorf("train: eval batch size %d out of range [1, ∞)", cfg.EvalBatchSize)
 	case cfg.Threads < 0:
-		return nil, fmt.Errorf("train: threads %d out of range [1, ∞)", cfg.Threads)
+		return nil, fmt.Errorf("train: threads %d out of range [0, ∞)", cfg.Threads)
 	case !(cfg.LabelSmoothing >= 0 && cfg.LabelSmoothing < 1):
 		return nil, fmt.Errorf("train: label smoothing %v out of range [0, 1)", cfg.LabelSmoothing)
-	case trainSet == nil || trainSet.Len() == 0:
+	case model == nil:
+		return nil, errors.New("train: nil model")
+	case opt == nil:
+		return nil, errors.New("train: nil optimizer")
+	case sets.Train == nil || sets.Train.Len() == 0:
 		return nil, errors.New("train: the training set is empty")
+	case sets.Val != nil && sets.Val.Len() == 0:
+		return nil, errors.New("train: the validation set is empty (leave Sets.Val nil for none)")
 	case r == nil:
 		return nil, errors.New("train: nil random stream")
+	}
+	if err := checkCallbacks(cfg, sets); err != nil {
+		return nil, err
 	}
 	if cfg.Loss == nil {
 		ls := cfg.LabelSmoothing
 		cfg.Loss = func(z *ag.Var, y []int) *ag.Var { return loss.CrossEntropy(z, y, ls) }
 	}
-	l, err := data.NewLoader(trainSet, data.LoaderConfig{BatchSize: cfg.BatchSize, Shuffle: true, Transform: cfg.Transform}, r)
+	l, err := data.NewLoader(sets.Train, data.LoaderConfig{BatchSize: cfg.BatchSize, Shuffle: true, Transform: cfg.Transform}, r)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	return &Trainer{Model: model, Optimizer: opt, TrainSet: trainSet, TestSet: testSet, Config: cfg,
-		rand: r, loader: l, tape: ag.NewTape(), evalTape: ag.NewTape()}, nil
+	t := &Trainer{Model: model, Optimizer: opt, Sets: sets, Config: cfg,
+		rand: r, loader: l, tape: ag.NewTape(), evalTape: ag.NewTape()}
+	t.tape.SetThreads(cfg.Threads)
+	t.evalTape.SetThreads(cfg.Threads)
+	t.info.Trainer = t
+	return t, nil
+}
+
+// checkCallbacks reports what needs a validation set without one, and bad state keys.
+func checkCallbacks(cfg Config, sets Sets) error {
+	if sets.Val == nil && schedule.FindPlateau(cfg.Schedule) != nil {
+		return fmt.Errorf("train: schedule %w", ErrNeedsVal)
+	}
+	keys := map[string]bool{}
+	for i, cb := range cfg.Callbacks {
+		switch c := cb.(type) {
+		case nil:
+			return fmt.Errorf("train: callback %d is nil", i)
+		case *EarlyStopping:
+			if err := c.validate(); err != nil {
+				return err
+			}
+			if sets.Val == nil {
+				return fmt.Errorf("train: early stopping %w", ErrNeedsVal)
+			}
+		case *KeepBest:
+			if sets.Val == nil {
+				return fmt.Errorf("train: keep best %w", ErrNeedsVal)
+			}
+		}
+		if sc, ok := cb.(StatefulCallback); ok {
+			k := sc.StateKey()
+			switch {
+			case k == "" || strings.Contains(k, "."):
+				return fmt.Errorf("train: callback %d: state key %q must be non-empty and contain no '.'", i, k)
+			case keys[k]:
+				return fmt.Errorf("train: callback %d: state key %q used twice", i, k)
+			}
+			keys[k] = true
+		}
+	}
+	return nil
 }
 
 // Epoch returns the number of completed epochs.
@@ -177,33 +263,50 @@ func (t *Trainer) Epoch() int { return t.epoch }
 // GlobalStep returns the number of optimizer steps taken.
 func (t *Trainer) GlobalStep() int { return t.globalStep }
 
+// StepsPerEpoch returns the number of optimizer steps (batches) in an epoch.
+func (t *Trainer) StepsPerEpoch() int { return t.loader.BatchesPerEpoch() }
+
 // History returns the records of completed epochs (including those before a resume).
 func (t *Trainer) History() []EpochRecord { return t.history }
 
 // TrainSeconds returns the time spent in training steps (no evaluation or I/O).
 func (t *Trainer) TrainSeconds() float64 { return t.trainSecs }
 
+// Stopped reports whether a callback ended training early (returned ErrStop). It is saved
+// in checkpoints: Fit on a trainer resumed from a stopped run returns at once.
+func (t *Trainer) Stopped() bool { return t.stopped }
+
 // Close releases the loader's workers.
 func (t *Trainer) Close() error { return t.loader.Close() }
 
-// setLR applies the schedule for the coming step.
-func (t *Trainer) setLR(step int) {
-	s := t.Config.Schedule
+// ApplyLR is the one writer of the parameter groups' learning rates: it sets every group's
+// LR to s.LR(step, g.BaseLR) — g.BaseLR itself when s is nil — and, when s cycles
+// momentum (schedule.MomentumCycler), the optimizer's momentum. The Trainer calls it
+// before every optimizer step with the number of steps taken so far; nothing else in the
+// library writes a group's LR (LoadState does not: the schedule recomputes it from the
+// global step).
+func ApplyLR(opt optim.Optimizer, s schedule.Schedule, step int) {
+	for _, g := range opt.Groups() {
+		if s == nil {
+			g.LR = g.BaseLR
+		} else {
+			g.LR = s.LR(step, g.BaseLR)
+		}
+	}
 	if s == nil {
 		return
 	}
-	for _, g := range t.Optimizer.Groups() {
-		g.LR = s.LR(step, g.BaseLR)
-	}
 	if m, ok := schedule.MomentumAt(s, step); ok {
-		if mc, ok := t.Optimizer.(optim.MomentumSetter); ok {
+		if mc, ok := opt.(optim.MomentumSetter); ok {
 			_ = mc.SetMomentum(m) // the schedule's momenta are validated at parse time
 		}
 	}
 }
 
 // Step runs one optimization step on a batch and returns its loss and number of correct
-// predictions. It is the allocation-free hot path.
+// predictions: BeforeStep callbacks, forward, loss, backward, ApplyLR, the optimizer step,
+// AfterStep callbacks. A callback's ErrStop is recorded (Fit stops after the epoch) and
+// not returned. It is the allocation-free hot path.
 func (t *Trainer) Step(x *tensor.Tensor, y []int) (lossValue float64, correct int, err error) {
 	defer func() {
 		// A shape mismatch inside the model is a programming error that panics with a
@@ -216,27 +319,51 @@ func (t *Trainer) Step(x *tensor.Tensor, y []int) (lossValue float64, correct in
 			err = fmt.Errorf("train: step %d: %w", t.globalStep+1, e)
 		}
 	}()
+	cbs := t.Config.Callbacks
+	info := &t.info
+	*info = StepInfo{Trainer: t, Epoch: t.epoch + 1, GlobalStep: t.globalStep, X: x, Y: y}
+	for _, cb := range cbs {
+		if err := t.callbackErr(cb.BeforeStep(info)); err != nil {
+			return 0, 0, err
+		}
+	}
 	tp := t.tape
 	tp.Reset()
-	if t.Config.BeforeStep != nil {
-		t.Config.BeforeStep(x, y)
-	}
 	for _, g := range t.Optimizer.Groups() {
 		for _, p := range g.Params {
 			clear(p.Grad.Data())
 		}
 	}
-	logits := t.Model.Forward(tp.Const(x))
-	l := t.Config.Loss(logits, y)
+	logits := t.Model.Forward(tp.Const(info.X))
+	l := t.Config.Loss(logits, info.Y)
 	lv := float64(l.Value.Item())
 	if math.IsNaN(lv) || math.IsInf(lv, 0) {
 		return lv, 0, &NonFiniteError{Epoch: t.epoch + 1, GlobalStep: t.globalStep + 1, Loss: lv}
 	}
 	l.Backward()
-	t.setLR(t.globalStep)
+	ApplyLR(t.Optimizer, t.Config.Schedule, t.globalStep)
 	t.Optimizer.Step()
 	t.globalStep++
-	return lv, countCorrect(logits.Value, y), nil
+	c := countCorrect(logits.Value, info.Y)
+	info.GlobalStep, info.Loss, info.Correct = t.globalStep, lv, c
+	for _, cb := range cbs {
+		if err := t.callbackErr(cb.AfterStep(info)); err != nil {
+			return lv, c, err
+		}
+	}
+	return lv, c, nil
+}
+
+// callbackErr records ErrStop and returns other errors.
+func (t *Trainer) callbackErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, ErrStop) {
+		t.stopReq = true
+		return nil
+	}
+	return err
 }
 
 func countCorrect(logits *tensor.Tensor, y []int) int {
@@ -263,7 +390,9 @@ func countCorrect(logits *tensor.Tensor, y []int) int {
 }
 
 // Evaluate returns the mean loss and accuracy of the model on ds in evaluation mode
-// (restoring training mode afterwards).
+// (restoring training mode afterwards), in batches of batch (default 1000). lossFn
+// defaults to plain cross-entropy. The ops run on tp with tp's thread count; a nil tp
+// means a new tape with the process default (see EvaluateN). An empty or nil ds gives NaN.
 func Evaluate(model nn.Module, ds data.Dataset, batch int, lossFn func(*ag.Var, []int) *ag.Var, tp *ag.Tape) (lossMean, acc float64, err error) {
 	if ds == nil || ds.Len() == 0 {
 		return math.NaN(), math.NaN(), nil
@@ -299,13 +428,30 @@ func Evaluate(model nn.Module, ds data.Dataset, batch int, lossFn func(*ag.Var, 
 	return sum / float64(n), float64(correct) / float64(n), nil
 }
 
-// Fit trains from the current epoch up to Config.Epochs, evaluating on the test set and
-// checkpointing after each epoch. It stops early with ctx's error if ctx is cancelled
-// (after finishing the current step), and with a *NonFiniteError on a NaN/Inf loss.
+// EvaluateN is Evaluate with the default cross-entropy on a new tape running threads
+// threads (0: the process default).
+func EvaluateN(model nn.Module, ds data.Dataset, batch, threads int) (lossMean, acc float64, err error) {
+	tp := ag.NewTape()
+	tp.SetThreads(threads)
+	return Evaluate(model, ds, batch, nil, tp)
+}
+
+// Fit trains from the current epoch up to Config.Epochs. After each epoch it evaluates
+// the validation set (and the test set with TestEachEpoch, the training set with
+// EvalTrain), lets the schedule's ReduceOnPlateau observe the validation loss, runs the
+// AfterEpoch callbacks, appends the record to metrics.jsonl and writes the checkpoint.
+//
+// It returns nil early, after that epoch's checkpoint, when a callback returned ErrStop
+// (Stopped then reports true); with ctx's error if ctx is cancelled (after finishing the
+// current step); with a *NonFiniteError on a NaN/Inf loss; and with any other callback
+// error at once.
 func (t *Trainer) Fit(ctx context.Context) error {
 	cfg := t.Config
-	if cfg.Threads > 0 {
-		kernel.SetThreads(cfg.Threads)
+	if t.stopped {
+		return nil
+	}
+	if err := checkCallbacks(cfg, t.Sets); err != nil { // Config may have changed since New
+		return err
 	}
 	nn.SetTraining(t.Model, true)
 	var metrics io.WriteCloser
@@ -317,45 +463,25 @@ func (t *Trainer) Fit(ctx context.Context) error {
 		defer metrics.Close()
 	}
 	for t.epoch < cfg.Epochs {
+		t.stopReq = false
 		rec, err := t.runEpoch(ctx)
 		if err != nil {
 			return err
 		}
-		rec.TestLoss, rec.TestAccuracy, err = Evaluate(t.Model, t.TestSet, cfg.EvalBatchSize, cfg.EvalLoss, t.evalTape)
-		if err != nil {
+		if err := t.evaluate(rec); err != nil {
 			return err
 		}
-		if cfg.EvalTrain {
-			rec.TrainEvalLoss, rec.TrainEvalAcc, err = Evaluate(t.Model, t.TrainSet, cfg.EvalBatchSize, cfg.EvalLoss, t.evalTape)
-			if err != nil {
+		if p := schedule.FindPlateau(cfg.Schedule); p != nil {
+			p.Observe(rec.ValLoss)
+		}
+		t.epoch++
+		for _, cb := range cfg.Callbacks {
+			if err := t.callbackErr(cb.AfterEpoch(t, rec)); err != nil {
 				return err
 			}
 		}
-		if p := schedule.FindPlateau(cfg.Schedule); p != nil {
-			m := rec.TestLoss
-			if math.IsNaN(m) {
-				m = rec.TrainLoss
-			}
-			p.Observe(m)
-		}
-		t.epoch++
+		t.stopped = t.stopReq
 		t.history = append(t.history, *rec)
-		for _, h := range cfg.Hooks {
-			if h.AfterEpoch != nil {
-				if err := h.AfterEpoch(rec); err != nil {
-					return err
-				}
-			}
-		}
-		if cfg.Progress != nil {
-			extra := ""
-			if cfg.EvalTrain {
-				extra = fmt.Sprintf(" | full train loss %.5f", rec.TrainEvalLoss)
-			}
-			fmt.Fprintf(cfg.Progress, "epoch %d/%d: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% | lr %.4g | %.2fs, %.0f samples/s%s\n",
-				rec.Epoch, cfg.Epochs, rec.TrainLoss, 100*rec.TrainAccuracy, rec.TestLoss, 100*rec.TestAccuracy,
-				rec.LR, rec.TrainSeconds, rec.SamplesPerSecond, extra)
-		}
 		if metrics != nil {
 			if err := writeRecord(metrics, rec); err != nil {
 				return err
@@ -366,13 +492,38 @@ func (t *Trainer) Fit(ctx context.Context) error {
 				return err
 			}
 		}
+		if t.stopped {
+			return nil
+		}
+	}
+	return nil
+}
+
+// evaluate fills rec's evaluation metrics (NaN for those not evaluated).
+func (t *Trainer) evaluate(rec *EpochRecord) error {
+	cfg := t.Config
+	rec.ValLoss, rec.ValAccuracy = math.NaN(), math.NaN()
+	rec.TestLoss, rec.TestAccuracy = math.NaN(), math.NaN()
+	var err error
+	if t.Sets.Val != nil {
+		if rec.ValLoss, rec.ValAccuracy, err = Evaluate(t.Model, t.Sets.Val, cfg.EvalBatchSize, cfg.EvalLoss, t.evalTape); err != nil {
+			return fmt.Errorf("train: validation: %w", err)
+		}
+	}
+	if cfg.TestEachEpoch && t.Sets.Test != nil {
+		if rec.TestLoss, rec.TestAccuracy, err = Evaluate(t.Model, t.Sets.Test, cfg.EvalBatchSize, cfg.EvalLoss, t.evalTape); err != nil {
+			return fmt.Errorf("train: test: %w", err)
+		}
+	}
+	if cfg.EvalTrain {
+		if rec.TrainEvalLoss, rec.TrainEvalAcc, err = Evaluate(t.Model, t.Sets.Train, cfg.EvalBatchSize, cfg.EvalLoss, t.evalTape); err != nil {
+			return fmt.Errorf("train: training-set evaluation: %w", err)
+		}
 	}
 	return nil
 }
 
 func (t *Trainer) runEpoch(ctx context.Context) (*EpochRecord, error) {
-	cfg := t.Config
-	bar := newProgress(cfg.Progress, t.loader.BatchesPerEpoch(), fmt.Sprintf("epoch %d/%d", t.epoch+1, cfg.Epochs))
 	var lossSum float64
 	correct, n, step := 0, 0, 0
 	start := time.Now()
@@ -387,24 +538,14 @@ func (t *Trainer) runEpoch(ctx context.Context) (*EpochRecord, error) {
 			if errors.As(err, &nf) {
 				nf.Step = step + 1
 			}
-			bar.finish()
 			return nil, err
-		}
-		for _, h := range cfg.Hooks {
-			if h.AfterStep != nil {
-				if err := h.AfterStep(t.globalStep); err != nil {
-					return nil, err
-				}
-			}
 		}
 		lossSum += l * float64(b.N)
 		correct += c
 		n += b.N
 		step++
-		bar.update(step, lossSum/float64(n), float64(correct)/float64(n), float64(n)/time.Since(start).Seconds())
 	}
 	secs := time.Since(start).Seconds()
-	bar.finish()
 	t.trainSecs += secs
 	lr := 0.0
 	if g := t.Optimizer.Groups(); len(g) > 0 {
@@ -415,8 +556,8 @@ func (t *Trainer) runEpoch(ctx context.Context) (*EpochRecord, error) {
 		TrainSeconds: secs, SamplesPerSecond: float64(n) / secs}, nil
 }
 
-// jsonFloat encodes NaN and ±Inf (an epoch without a test set, a diverged loss) as JSON
-// null, which encoding/json cannot do for float64, and decodes null back to NaN.
+// jsonFloat encodes NaN and ±Inf (a diverged loss) as JSON null, which encoding/json
+// cannot do for float64, and decodes null back to NaN.
 type jsonFloat float64
 
 func (f jsonFloat) MarshalJSON() ([]byte, error) {
@@ -441,34 +582,64 @@ func (f *jsonFloat) UnmarshalJSON(b []byte) error {
 }
 
 type epochJSON struct {
-	Epoch            int       `json:"epoch"`
-	GlobalStep       int       `json:"global_step"`
-	LR               jsonFloat `json:"lr"`
-	TrainLoss        jsonFloat `json:"train_loss"`
-	TrainAccuracy    jsonFloat `json:"train_accuracy"`
-	TestLoss         jsonFloat `json:"test_loss"`
-	TestAccuracy     jsonFloat `json:"test_accuracy"`
-	TrainEvalLoss    jsonFloat `json:"train_eval_loss,omitempty"`
-	TrainEvalAcc     jsonFloat `json:"train_eval_accuracy,omitempty"`
-	TrainSeconds     jsonFloat `json:"train_seconds"`
-	SamplesPerSecond jsonFloat `json:"samples_per_second"`
+	Epoch            int        `json:"epoch"`
+	GlobalStep       int        `json:"global_step"`
+	LR               jsonFloat  `json:"lr"`
+	TrainLoss        jsonFloat  `json:"train_loss"`
+	TrainAccuracy    jsonFloat  `json:"train_accuracy"`
+	ValLoss          *jsonFloat `json:"val_loss,omitempty"`
+	ValAccuracy      *jsonFloat `json:"val_accuracy,omitempty"`
+	TestLoss         *jsonFloat `json:"test_loss,omitempty"`
+	TestAccuracy     *jsonFloat `json:"test_accuracy,omitempty"`
+	TrainEvalLoss    jsonFloat  `json:"train_eval_loss,omitempty"`
+	TrainEvalAcc     jsonFloat  `json:"train_eval_accuracy,omitempty"`
+	TrainSeconds     jsonFloat  `json:"train_seconds"`
+	SamplesPerSecond jsonFloat  `json:"samples_per_second"`
 }
 
-// MarshalJSON writes the record with non-finite values as null.
+// optional is nil (field left out) for NaN, "not evaluated".
+func optional(v float64) *jsonFloat {
+	if math.IsNaN(v) {
+		return nil
+	}
+	f := jsonFloat(v)
+	return &f
+}
+
+func fromOptional(f *jsonFloat) float64 {
+	if f == nil {
+		return math.NaN()
+	}
+	return float64(*f)
+}
+
+// MarshalJSON writes the record with NaN validation and test metrics left out and other
+// non-finite values as null.
 func (r EpochRecord) MarshalJSON() ([]byte, error) {
-	return json.Marshal(epochJSON{r.Epoch, r.GlobalStep, jsonFloat(r.LR), jsonFloat(r.TrainLoss), jsonFloat(r.TrainAccuracy),
-		jsonFloat(r.TestLoss), jsonFloat(r.TestAccuracy), jsonFloat(r.TrainEvalLoss), jsonFloat(r.TrainEvalAcc),
-		jsonFloat(r.TrainSeconds), jsonFloat(r.SamplesPerSecond)})
+	return json.Marshal(epochJSON{
+		Epoch: r.Epoch, GlobalStep: r.GlobalStep, LR: jsonFloat(r.LR),
+		TrainLoss: jsonFloat(r.TrainLoss), TrainAccuracy: jsonFloat(r.TrainAccuracy),
+		ValLoss: optional(r.ValLoss), ValAccuracy: optional(r.ValAccuracy),
+		TestLoss: optional(r.TestLoss), TestAccuracy: optional(r.TestAccuracy),
+		TrainEvalLoss: jsonFloat(r.TrainEvalLoss), TrainEvalAcc: jsonFloat(r.TrainEvalAcc),
+		TrainSeconds: jsonFloat(r.TrainSeconds), SamplesPerSecond: jsonFloat(r.SamplesPerSecond),
+	})
 }
 
-// UnmarshalJSON reads a record written by MarshalJSON (null as NaN).
+// UnmarshalJSON reads a record written by MarshalJSON (null and missing validation and
+// test metrics as NaN).
 func (r *EpochRecord) UnmarshalJSON(b []byte) error {
 	var j epochJSON
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*r = EpochRecord{j.Epoch, j.GlobalStep, float64(j.LR), float64(j.TrainLoss), float64(j.TrainAccuracy),
-		float64(j.TestLoss), float64(j.TestAccuracy), float64(j.TrainEvalLoss), float64(j.TrainEvalAcc),
-		float64(j.TrainSeconds), float64(j.SamplesPerSecond)}
+	*r = EpochRecord{
+		Epoch: j.Epoch, GlobalStep: j.GlobalStep, LR: float64(j.LR),
+		TrainLoss: float64(j.TrainLoss), TrainAccuracy: float64(j.TrainAccuracy),
+		ValLoss: fromOptional(j.ValLoss), ValAccuracy: fromOptional(j.ValAccuracy),
+		TestLoss: fromOptional(j.TestLoss), TestAccuracy: fromOptional(j.TestAccuracy),
+		TrainEvalLoss: float64(j.TrainEvalLoss), TrainEvalAcc: float64(j.TrainEvalAcc),
+		TrainSeconds: float64(j.TrainSeconds), SamplesPerSecond: float64(j.SamplesPerSecond),
+	}
 	return nil
 }

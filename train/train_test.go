@@ -72,7 +72,7 @@ func params(m nn.Module) [][]float32 {
 
 func newTrainer(t *testing.T, s setup, epochs int, dir string, sched schedule.Schedule) *train.Trainer {
 	t.Helper()
-	tr, err := train.New(s.model, s.opt, blobs(300, 1), blobs(100, 2), train.Config{Epochs: epochs, BatchSize: 32, OutDir: dir, Schedule: sched}, s.rand)
+	tr, err := train.New(s.model, s.opt, train.Sets{Train: blobs(300, 1), Val: blobs(100, 2)}, train.Config{Epochs: epochs, BatchSize: 32, OutDir: dir, Schedule: sched}, s.rand)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,8 +86,8 @@ func TestLearnsBlobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := tr.History()
-	if acc := h[len(h)-1].TestAccuracy; acc < 0.9 {
-		t.Fatalf("test accuracy %v after 5 epochs, want >= 0.9", acc)
+	if acc := h[len(h)-1].ValAccuracy; acc < 0.9 {
+		t.Fatalf("validation accuracy %v after 5 epochs, want >= 0.9", acc)
 	}
 }
 
@@ -163,7 +163,7 @@ func countLines(b []byte) int {
 func TestNonFiniteLossStops(t *testing.T) {
 	s := build(t, 3)
 	for _, g := range s.opt.Groups() {
-		g.LR = 1e30
+		g.BaseLR = 1e30 // without a schedule the trainer runs at BaseLR
 	}
 	tr := newTrainer(t, s, 3, "", nil)
 	err := tr.Fit(context.Background())
@@ -207,7 +207,7 @@ func TestStepAllocations(t *testing.T) {
 	}
 	o, _ := optim.NewSGD([]*optim.Group{{Params: ps, LR: 0.01, WeightDecay: 5e-4}}, optim.SGDConfig{Momentum: 0.9, Nesterov: true})
 	ds := blobs(10, 1)
-	tr, err := train.New(m, o, ds, nil, train.Config{}, root.Split())
+	tr, err := train.New(m, o, train.Sets{Train: ds}, train.Config{}, root.Split())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,12 +232,12 @@ func TestStepAllocations(t *testing.T) {
 	}
 }
 
-// TestNoTestSetCheckpoints: without a test set the test metrics are NaN; metrics.jsonl
-// records them as null and the run still checkpoints and resumes.
-func TestNoTestSetCheckpoints(t *testing.T) {
+// TestNoValSetCheckpoints: without validation and test sets their metrics are NaN in
+// the records and left out of metrics.jsonl; the run still checkpoints and resumes.
+func TestNoValSetCheckpoints(t *testing.T) {
 	dir := t.TempDir()
 	s := build(t, 4)
-	tr, err := train.New(s.model, s.opt, blobs(100, 1), nil, train.Config{Epochs: 1, BatchSize: 32, OutDir: dir}, s.rand)
+	tr, err := train.New(s.model, s.opt, train.Sets{Train: blobs(100, 1), Test: blobs(50, 2)}, train.Config{Epochs: 1, BatchSize: 32, OutDir: dir}, s.rand)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,16 +246,24 @@ func TestNoTestSetCheckpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, train.MetricsFile))
-	if err != nil || !strings.Contains(string(raw), `"test_accuracy":null`) {
-		t.Fatalf("metrics %q (%v), want test_accuracy null", raw, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"val_loss", "val_accuracy", "test_loss", "test_accuracy"} {
+		if strings.Contains(string(raw), k) {
+			t.Errorf("metrics %q hold %s, which was not evaluated", raw, k)
+		}
+	}
+	if !strings.Contains(string(raw), `"train_loss":`) {
+		t.Errorf("metrics %q without train_loss", raw)
 	}
 	s2 := build(t, 4)
-	tr2, _ := train.New(s2.model, s2.opt, blobs(100, 1), nil, train.Config{Epochs: 2, BatchSize: 32}, s2.rand)
+	tr2, _ := train.New(s2.model, s2.opt, train.Sets{Train: blobs(100, 1)}, train.Config{Epochs: 2, BatchSize: 32}, s2.rand)
 	defer tr2.Close()
 	if err := tr2.LoadState(dir); err != nil {
 		t.Fatal(err)
 	}
-	if h := tr2.History(); len(h) != 1 || !math.IsNaN(h[0].TestAccuracy) {
+	if h := tr2.History(); len(h) != 1 || !math.IsNaN(h[0].TestAccuracy) || !math.IsNaN(h[0].ValLoss) {
 		t.Fatalf("history after resume = %+v", h)
 	}
 }

@@ -49,7 +49,7 @@ func main() {
 		y[i] = i % 10
 	}
 	ds, _ := data.NewInMemory(x.Data(), y, []int{1, 28, 28}, 10)
-	tr, err := train.New(m, o, ds, nil, train.Config{BatchSize: *batch}, root.Split())
+	tr, err := train.New(m, o, train.Sets{Train: ds}, train.Config{BatchSize: *batch}, root.Split())
 	if err != nil {
 		log.Fatal(err)
 	}
