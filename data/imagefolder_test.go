@@ -73,7 +73,7 @@ func TestLoadImageFolder(t *testing.T) {
 	if x, _ := ds.Example(3); x[0] < 0.49 || x[0] > 0.52 {
 		t.Errorf("JPEG gray pixel %v, want about 0.5", x[0])
 	}
-	gray, err := LoadImageFolder(dir, ImageFolderConfig{Gray: true})
+	gray, err := LoadImageFolder(dir, ImageFolderConfig{Channels: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +85,10 @@ func TestLoadImageFolder(t *testing.T) {
 func TestImageFolderErrors(t *testing.T) {
 	setup := func(t *testing.T) string {
 		dir := t.TempDir()
-		os.Mkdir(filepath.Join(dir, "a"), 0o755)
-		writePNG(t, filepath.Join(dir, "a", "1.png"), solid(4, 4, color.NRGBA{A: 255}))
+		for _, c := range []string{"a", "z"} {
+			os.Mkdir(filepath.Join(dir, c), 0o755)
+			writePNG(t, filepath.Join(dir, c, "1.png"), solid(4, 4, color.NRGBA{A: 255}))
+		}
 		return dir
 	}
 	for _, tc := range []struct {
@@ -96,7 +98,8 @@ func TestImageFolderErrors(t *testing.T) {
 		msg   string
 	}{
 		{"missing dir", func(dir string) { os.RemoveAll(dir) }, ErrNotFound, ""},
-		{"no classes", func(dir string) { os.RemoveAll(filepath.Join(dir, "a")) }, ErrNotFound, "no class subfolders"},
+		{"no classes", func(dir string) { os.RemoveAll(filepath.Join(dir, "a")); os.RemoveAll(filepath.Join(dir, "z")) }, ErrNotFound, "no class subfolders"},
+		{"one class", func(dir string) { os.RemoveAll(filepath.Join(dir, "z")) }, ErrNotFound, "need at least 2 classes"},
 		{"empty class", func(dir string) { os.Mkdir(filepath.Join(dir, "b"), 0o755) }, ErrNotFound, `class folder "b" has no`},
 		{"size", func(dir string) { writePNG(t, filepath.Join(dir, "a", "2.png"), solid(4, 5, color.NRGBA{})) }, ErrBadImage, "is 4x5, but"},
 		{"corrupt", func(dir string) { os.WriteFile(filepath.Join(dir, "a", "0.png"), []byte("nope"), 0o644) }, ErrBadImage, "0.png"},
