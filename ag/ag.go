@@ -11,6 +11,14 @@
 // steady-state step allocates nothing in proportion to the model. Consequently the Values
 // and Grads of tape Vars are only valid until the next Reset; copy what must outlive it.
 //
+// Threads: a tape carries the number of threads its ops may use (Tape.SetThreads; 0, the
+// default, means the process default of internal/kernel, GOMAXPROCS at start). Every op
+// recorded on a tape, forward and backward, runs its parallel kernels with that count,
+// and results depend on it only where an op's work split does (the sum order of
+// per-thread partial sums): two tapes with different counts may run concurrently in one
+// process, and each gets the bits of a solo run at its count. Set it once per tape,
+// before the forward pass; a backward pass uses the count the forward pass recorded.
+//
 // Each op here has a finite-difference gradient test (ag/gradcheck). Packages define fused
 // ops (a linear layer, a loss) with Tape.Op, giving the output value and a backward func.
 package ag
@@ -18,6 +26,7 @@ package ag
 import (
 	"fmt"
 
+	"github.com/temperml/temper/internal/kernel"
 	"github.com/temperml/temper/tensor"
 )
 
@@ -102,10 +111,27 @@ type Tape struct {
 	views   []*tensor.Tensor
 	nview   int
 	noGrad  bool
+	threads int
 }
 
-// NewTape returns an empty tape.
+// NewTape returns an empty tape that uses the process default thread count (see
+// SetThreads).
 func NewTape() *Tape { return &Tape{} }
+
+// SetThreads sets the number of threads, the caller included, that ops on t use in their
+// forward and backward passes; n < 1 means the process default (internal/kernel's,
+// GOMAXPROCS at start). It returns the previous setting (0 for the default). Ops record
+// the count they ran with where their backward pass must match it, so change it only
+// between steps (after Reset).
+func (t *Tape) SetThreads(n int) int {
+	prev := t.threads
+	t.threads = max(n, 0)
+	return prev
+}
+
+// Threads returns the number of threads ops on t use: the count set by SetThreads, or the
+// process default if none is set.
+func (t *Tape) Threads() int { return kernel.ResolveThreads(t.threads) }
 
 // SetNoGrad turns gradient recording off (evaluation): ops still compute values but record
 // nothing to differentiate. It returns the previous setting.

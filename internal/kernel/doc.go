@@ -5,7 +5,9 @@
 // Lavin & Gray, CVPR 2016), the PCG-DXSM generator behind dropout masks (PCGStep,
 // PCGAdvance: O(log n) jump-ahead after Brown, "Random Number Generation with Arbitrary
 // Strides", 1994; PCGBernoulli: 16 interleaved lanes on AVX-512DQ) and the worker pool
-// they share (Parallel, ParallelEach, SetThreads). It imports nothing of temper.
+// they share (ParallelN, ParallelEachN; every parallel kernel takes its thread count
+// explicitly, e.g. SgemmN, and the forms without a count use the process default that
+// SetThreads sets for benchmarks and main). It imports nothing of temper.
 //
 // # Why hand-written
 //

@@ -22,7 +22,15 @@ import (
 // so results are bit-identical run to run, and also across thread counts (tested); they
 // differ in the last bits between kernel paths (see Name). Sgemm may be called from
 // several goroutines at once, and does not allocate once its buffers are warm.
+//
+// Sgemm uses the process default thread count (Threads()); SgemmN takes it explicitly.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	SgemmN(0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// SgemmN is Sgemm on at most threads threads, the caller included (threads < 1 means
+// the process default, Threads()).
+func SgemmN(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
@@ -35,7 +43,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if k <= im.smallKMax && !transB && im.smallK != nil {
 		// Small depth (before the Cᵀ trick below: a narrow C costs masked lanes here,
 		// not a transposed copy): nothing packed (see sgemmSmallK).
-		sgemmSmallK(im, transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		sgemmSmallK(im, threads, transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	if n < im.nr/2 && m >= 2*im.nr && beta == 0 {
@@ -45,7 +53,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		tp := apPool.Get().(*[]float32)
 		*tp = grow(*tp, n*m)
 		t := *tp
-		Sgemm(!transB, !transA, n, m, k, alpha, b, ldb, a, lda, 0, t, m)
+		SgemmN(threads, !transB, !transA, n, m, k, alpha, b, ldb, a, lda, 0, t, m)
 		for i := 0; i < m; i++ {
 			row := c[i*ldc : i*ldc+n]
 			for j := range row {
@@ -61,7 +69,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		aState: job.aState, bounds: job.bounds[:0]}
 	slivM := (m + im.mr - 1) / im.mr
 	slivN := (n + im.nr - 1) / im.nr
-	t := Threads()
+	t := ResolveThreads(threads)
 	if 2*float64(m)*float64(n)*float64(k) < parallelFlops {
 		t = 1 // below ~15 µs of work a parallel region does not pay on a busy machine
 	}
@@ -88,13 +96,13 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		for i := range job.aState {
 			job.aState[i].Store(0)
 		}
-		parallelChunks(job.chunkBounds(slivN, t), 1, job)
+		parallelChunks(t, job.chunkBounds(slivN, t), 1, job)
 	default:
 		// n is too narrow to feed every thread: split by panels of A slivers, each
 		// packing its own rows of A (and all of B).
 		job.packOwnA = true
 		job.splitM = true
-		parallelRun(slivM, 1, job)
+		parallelRun(t, slivM, 1, job)
 	}
 	if ap != nil {
 		apPool.Put(ap)

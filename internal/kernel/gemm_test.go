@@ -195,7 +195,6 @@ func TestSgemmSpecial(t *testing.T) {
 // TestSgemmDeterministic checks bit-identical results run to run, and across thread
 // counts (the split never changes the operations that compute an element of C).
 func TestSgemmDeterministic(t *testing.T) {
-	defer SetThreads(Threads())
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
 		for _, g := range []gemmCase{
@@ -219,9 +218,8 @@ func TestSgemmDeterministic(t *testing.T) {
 			c0 := randSlice(r, g.m*g.n)
 			var first []float32
 			for _, th := range []int{1, 2, 3, 4, 1, 2} {
-				SetThreads(th)
 				c := append([]float32(nil), c0...)
-				Sgemm(g.transA, g.transB, g.m, g.n, g.k, 0.5, a, ac, b, bc, g.beta, c, g.n)
+				SgemmN(th, g.transA, g.transB, g.m, g.n, g.k, 0.5, a, ac, b, bc, g.beta, c, g.n)
 				if first == nil {
 					first = c
 					continue
@@ -239,7 +237,6 @@ func TestSgemmDeterministic(t *testing.T) {
 // TestSgemmChunks checks the column split with many small chunks (down to one sliver) on
 // several threads against one thread, bit for bit, for every transpose.
 func TestSgemmChunks(t *testing.T) {
-	defer SetThreads(Threads())
 	savedD, savedF := chunkDiv, minChunkFlops
 	defer func() { chunkDiv, minChunkFlops = savedD, savedF }()
 	chunkDiv, minChunkFlops = 3, 0
@@ -259,9 +256,8 @@ func TestSgemmChunks(t *testing.T) {
 			c0 := randSlice(r, g.m*g.n)
 			var first []float32
 			for _, th := range []int{1, 2, 3, 2} {
-				SetThreads(th)
 				c := append([]float32(nil), c0...)
-				Sgemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, a, ac, b, bc, g.beta, c, g.n)
+				SgemmN(th, g.transA, g.transB, g.m, g.n, g.k, g.alpha, a, ac, b, bc, g.beta, c, g.n)
 				if first == nil {
 					first = c
 					continue
@@ -373,10 +369,8 @@ func TestSgemmAllocs(t *testing.T) {
 	}
 	// The small-k path on every kernel path, one thread and split, with a column tail.
 	c = make([]float32, 300*530)
-	defer SetThreads(Threads())
 	forEachPath(t, func(t *testing.T) {
 		for _, th := range []int{1, 2} {
-			SetThreads(th)
 			for _, s := range []struct {
 				transA  bool
 				m, n, k int
@@ -385,7 +379,7 @@ func TestSgemmAllocs(t *testing.T) {
 				if s.transA {
 					lda = s.m
 				}
-				f := func() { Sgemm(s.transA, false, s.m, s.n, s.k, 0.5, a, lda, b, s.n, 0.25, c, s.n) }
+				f := func() { SgemmN(th, s.transA, false, s.m, s.n, s.k, 0.5, a, lda, b, s.n, 0.25, c, s.n) }
 				f()
 				if allocs := testing.AllocsPerRun(20, f); allocs > 0.5 {
 					t.Errorf("threads=%d %+v: Sgemm allocates %.1f times per call, want 0", th, s, allocs)

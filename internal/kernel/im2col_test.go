@@ -99,15 +99,12 @@ func TestIm2colCol2im(t *testing.T) {
 func BenchmarkConvGemm(b *testing.B) {
 	for _, s := range []struct{ m, n, k int }{{64, 196, 288}, {64, 980, 288}, {64, 3136, 288}, {980, 64, 288}, {32, 784, 9}, {9, 32, 784}, {288, 980, 64}, {64, 288, 980}} {
 		b.Run(fmt.Sprintf("%dx%dx%d", s.m, s.n, s.k), func(b *testing.B) {
-			prev := Threads()
-			SetThreads(1)
-			defer SetThreads(prev)
 			a := make([]float32, s.m*s.k)
 			bb := make([]float32, s.k*s.n)
 			c := make([]float32, s.m*s.n)
 			b.SetBytes(int64(2 * s.m * s.n * s.k)) // "MB/s" reads as MFLOP/s
 			for b.Loop() {
-				Sgemm(false, false, s.m, s.n, s.k, 1, a, s.k, bb, s.n, 0, c, s.n)
+				SgemmN(1, false, false, s.m, s.n, s.k, 1, a, s.k, bb, s.n, 0, c, s.n)
 			}
 		})
 	}

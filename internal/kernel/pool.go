@@ -7,18 +7,27 @@ import (
 	"time"
 )
 
-// The worker pool: Threads()-1 persistent goroutines plus the calling goroutine. A
-// parallel region splits [0, n) into contiguous chunks that depend only on n, grain and
-// Threads(); the caller and the workers claim chunks until none is left (see region).
-// Workers poll for a new region for spinTime after each one before they park, so
-// back-to-back kernels do not pay a goroutine wake-up each.
+// The worker pool: persistent goroutines shared by the whole process plus the calling
+// goroutine. Every parallel entry point takes its thread count explicitly (ParallelN,
+// ParallelEachN, SgemmN; threads < 1 means the process default, Threads()), so two
+// callers may use different counts at once: a trainer's count travels with its work (the
+// ag.Tape carries it) and no caller overrides another's. A parallel region splits [0, n)
+// into contiguous chunks that depend only on n, grain and its own thread count; the
+// caller and at most threads-1 workers claim chunks until none is left (see region), so
+// results for a given count do not depend on what other goroutines run. The pool grows
+// on demand to the largest count requested minus one. Workers poll for a new region for
+// spinTime after each one before they park, so back-to-back kernels do not pay a
+// goroutine wake-up each.
 
 var threads atomic.Int32
 
 func init() { threads.Store(int32(runtime.GOMAXPROCS(0))) }
 
-// SetThreads sets the number of threads kernels may use, the caller included
-// (n < 1 means GOMAXPROCS). Workers are started lazily and kept for the process.
+// SetThreads sets the process default thread count, the one used by the entry points
+// without an explicit count (Parallel, ParallelEach, Sgemm) and by explicit counts < 1
+// (n < 1 means GOMAXPROCS, the default at start). It is for a program's main and for
+// benchmarks; a library passes its count explicitly (ParallelN, SgemmN, ag.Tape.SetThreads)
+// instead of changing this one, which every other caller in the process shares.
 func SetThreads(n int) {
 	if n < 1 {
 		n = runtime.GOMAXPROCS(0)
@@ -26,8 +35,17 @@ func SetThreads(n int) {
 	threads.Store(int32(n))
 }
 
-// Threads returns the number of threads kernels use.
+// Threads returns the process default thread count (see SetThreads).
 func Threads() int { return int(threads.Load()) }
+
+// ResolveThreads returns n if n >= 1, else the process default Threads(): the count an
+// entry point given n uses.
+func ResolveThreads(n int) int {
+	if n >= 1 {
+		return n
+	}
+	return int(threads.Load())
+}
 
 // runner is a unit of parallel work over a range [lo, hi).
 type runner interface{ run(lo, hi int) }
@@ -147,49 +165,63 @@ func split(n, grain, t int) (chunks, size int) {
 	return (n + size - 1) / size, size
 }
 
-// Parallel splits [0, n) into at most Threads() contiguous chunks of at least grain
-// items (the last may be shorter), runs f on each, on the caller and the pool's workers,
-// and waits for all. The split depends only on n, grain and Threads(), so results are
-// deterministic for a fixed thread count (f must not depend on which goroutine runs a
-// chunk). Parallel may be called from several goroutines and from inside f; a call
-// that finds no idle worker runs its chunks on the caller. A panic in f is re-raised on
-// the caller. Parallel itself does not allocate.
+// Parallel is ParallelN with the process default thread count (Threads()).
 func Parallel(n, grain int, f func(lo, hi int)) {
-	parallelRun(n, grain, funcRunner(f))
+	parallelRun(0, n, grain, funcRunner(f))
 }
 
-// ParallelEach runs f(i, i+1) for each i in [0, n), on the caller and the pool's workers,
+// ParallelN splits [0, n) into at most threads contiguous chunks of at least grain items
+// (the last may be shorter), runs f on each, on the caller and the pool's workers, and
+// waits for all; threads < 1 means the process default (Threads()). The split depends
+// only on n, grain and threads, so results are deterministic for a fixed thread count
+// (f must not depend on which goroutine runs a chunk), whatever other goroutines run.
+// ParallelN may be called from several goroutines and from inside f; a call that finds
+// no idle worker runs its chunks on the caller. A panic in f is re-raised on the
+// caller. ParallelN itself does not allocate.
+func ParallelN(threads, n, grain int, f func(lo, hi int)) {
+	parallelRun(threads, n, grain, funcRunner(f))
+}
+
+// ParallelEach is ParallelEachN with the process default thread count (Threads()).
+func ParallelEach(n int, f func(lo, hi int)) {
+	parallelChunks(0, n, 1, funcRunner(f))
+}
+
+// ParallelEachN runs f(i, i+1) for each i in [0, n), on the caller and the pool's workers,
 // each item claimed by whichever is free first (dynamic scheduling: a thread the OS
 // deschedules for a while leaves its items to the others), and waits for all. f must
-// not depend on which goroutine runs an item; at most Threads() items run at once.
-func ParallelEach(n int, f func(lo, hi int)) {
-	parallelChunks(n, 1, funcRunner(f))
+// not depend on which goroutine runs an item; at most threads items run at once
+// (threads < 1 means the process default, Threads()).
+func ParallelEachN(threads, n int, f func(lo, hi int)) {
+	parallelChunks(threads, n, 1, funcRunner(f))
 }
 
-func parallelRun(n, grain int, r runner) {
+func parallelRun(t, n, grain int, r runner) {
 	if n <= 0 {
 		return
 	}
-	chunks, size := split(n, grain, Threads())
-	runRegion(n, size, chunks, r)
+	t = ResolveThreads(t)
+	chunks, size := split(n, grain, t)
+	runRegion(t, n, size, chunks, r)
 }
 
 // parallelChunks is parallelRun with a fixed chunk size: [0, n) is cut into chunks of
 // size items (the last may be shorter), possibly many more than threads, which the
-// caller and up to Threads()-1 workers claim one at a time. With more chunks than
-// threads, a worker that starts late (a busy machine) still takes a share of the
+// caller and up to t-1 workers claim one at a time (t < 1: Threads()). With more chunks
+// than threads, a worker that starts late (a busy machine) still takes a share of the
 // region, and one that finishes early does not leave the other's last chunk alone.
 // With one thread, r runs once on all of [0, n).
-func parallelChunks(n, size int, r runner) {
+func parallelChunks(t, n, size int, r runner) {
 	if n <= 0 {
 		return
 	}
 	size = max(size, 1)
-	runRegion(n, size, (n+size-1)/size, r)
+	runRegion(ResolveThreads(t), n, size, (n+size-1)/size, r)
 }
 
-func runRegion(n, size, chunks int, r runner) {
-	nw := min(chunks, Threads()) - 1 // workers to notify
+// runRegion runs the chunks of r on the caller and at most t-1 workers (t >= 1).
+func runRegion(t, n, size, chunks int, r runner) {
+	nw := min(chunks, t) - 1 // workers to notify
 	if nw < 1 {
 		r.run(0, n)
 		return

@@ -40,8 +40,8 @@ const smallKCols = 64
 // (!transB, 1 <= k <= im.smallKMax, alpha != 0, m, n >= 1). Large products are split across
 // the pool by row blocks (or by 64-column blocks when C has too few rows); every element
 // is computed by the same operations whatever the split.
-func sgemmSmallK(im *implementation, transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	t := Threads()
+func sgemmSmallK(im *implementation, threads int, transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	t := ResolveThreads(threads)
 	job := smallKJobPool.Get().(*smallKJob)
 	*job = smallKJob{im: im, transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
 		b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
@@ -54,10 +54,10 @@ func sgemmSmallK(im *implementation, transA bool, m, n, k int, alpha float32, a 
 	rowBlocks := (m + smallKRows - 1) / smallKRows
 	colBlocks := (n + smallKCols - 1) / smallKCols
 	if rowBlocks >= 2*t || rowBlocks >= colBlocks {
-		parallelRun(rowBlocks, 1, job)
+		parallelRun(t, rowBlocks, 1, job)
 	} else {
 		job.byCols = true
-		parallelRun(colBlocks, 1, job)
+		parallelRun(t, colBlocks, 1, job)
 	}
 	*job = smallKJob{}
 	smallKJobPool.Put(job)
