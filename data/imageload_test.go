@@ -308,7 +308,9 @@ func TestLoadImagesErrors(t *testing.T) {
 	for _, c := range []tc{
 		{"missing folder", func(t *testing.T, dir string) { os.RemoveAll(dir) }, cfg, ErrNotFound, []string{"no such folder"}},
 		{"no images at all", func(t *testing.T, dir string) {}, cfg, ErrNotFound, []string{"no class subfolders and no images"}},
-		{"loose images", func(t *testing.T, dir string) { writeFile(t, filepath.Join(dir, "x.png"), encodePNG(t, gradient(3, 3))) },
+		{"loose images", func(t *testing.T, dir string) {
+			writeFile(t, filepath.Join(dir, "x.png"), encodePNG(t, gradient(3, 3)))
+		},
 			cfg, ErrNotFound, []string{"one subfolder per class"}},
 		{"single class", func(t *testing.T, dir string) { writeTree(t, dir, []string{"only"}, 2, false) }, cfg, ErrNotFound, []string{"need at least 2 classes", "only"}},
 		{"empty class", func(t *testing.T, dir string) {
@@ -316,7 +318,10 @@ func TestLoadImagesErrors(t *testing.T) {
 			os.Mkdir(filepath.Join(dir, "c"), 0o755)
 			writeFile(t, filepath.Join(dir, "c", "readme.txt"), []byte("x"))
 		}, cfg, ErrNotFound, []string{`class folder "c" has no .png`, filepath.Join("root", "c") + ":"}},
-		{"corrupt", func(t *testing.T, dir string) { twoClasses(t, dir); writeFile(t, filepath.Join(dir, "b", "bad.png"), []byte("not a png")) },
+		{"corrupt", func(t *testing.T, dir string) {
+			twoClasses(t, dir)
+			writeFile(t, filepath.Join(dir, "b", "bad.png"), []byte("not a png"))
+		},
 			cfg, ErrBadImage, []string{"bad.png", "cannot decode"}},
 		{"truncated", func(t *testing.T, dir string) {
 			twoClasses(t, dir)
@@ -328,11 +333,20 @@ func TestLoadImagesErrors(t *testing.T) {
 			b := encodeJPEG(t, gradient(30, 30))
 			writeFile(t, filepath.Join(dir, "a", "cut.jpg"), b[:len(b)/2])
 		}, cfg, ErrBadImage, []string{"cut.jpg"}},
-		{"empty file", func(t *testing.T, dir string) { twoClasses(t, dir); writeFile(t, filepath.Join(dir, "a", "zero.png"), nil) },
+		{"empty file", func(t *testing.T, dir string) {
+			twoClasses(t, dir)
+			writeFile(t, filepath.Join(dir, "a", "zero.png"), nil)
+		},
 			cfg, ErrBadImage, []string{"zero.png", "empty file"}},
-		{"huge dimensions", func(t *testing.T, dir string) { twoClasses(t, dir); writeFile(t, filepath.Join(dir, "a", "bomb.png"), pngWithSize(t, 60000, 60000)) },
+		{"huge dimensions", func(t *testing.T, dir string) {
+			twoClasses(t, dir)
+			writeFile(t, filepath.Join(dir, "a", "bomb.png"), pngWithSize(t, 60000, 60000))
+		},
 			cfg, ErrBadImage, []string{"bomb.png", "60000x60000", "larger than the limit"}},
-		{"too many pixels", func(t *testing.T, dir string) { twoClasses(t, dir); writeFile(t, filepath.Join(dir, "a", "wide.png"), pngWithSize(t, 16000, 16000)) },
+		{"too many pixels", func(t *testing.T, dir string) {
+			twoClasses(t, dir)
+			writeFile(t, filepath.Join(dir, "a", "wide.png"), pngWithSize(t, 16000, 16000))
+		},
 			cfg, ErrBadImage, []string{"wide.png", "larger than the limit"}},
 		{"huge file", func(t *testing.T, dir string) {
 			twoClasses(t, dir)
