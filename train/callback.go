@@ -7,8 +7,10 @@ import (
 	"github.com/temperml/temper/tensor"
 )
 
-// ErrStop, returned by a callback, ends Fit after the current epoch's records and
-// checkpoint are written; Fit then returns nil (early stopping).
+// ErrStop, returned (possibly wrapped) by a callback, ends Fit after the current epoch's
+// records and checkpoint are written; Fit then returns nil and Trainer.Stopped reports
+// true (early stopping). From BeforeStep or AfterStep the epoch still runs to its end (a
+// checkpoint holds whole epochs); from AfterEpoch the later callbacks still run.
 var ErrStop = errors.New("train: stop requested by a callback")
 
 // StepInfo is what a callback sees of one optimizer step.
