@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -392,5 +393,36 @@ func TestLoadImagesErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLoadImagesWorkersDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, []string{"a", "b", "c"}, 5, false)
+	writeFile(t, filepath.Join(dir, "b", "imgz.png"), []byte("bad 1"))
+	writeFile(t, filepath.Join(dir, "c", "imgz.png"), []byte("bad 2"))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	var first *InMemory
+	for _, procs := range []int{1, 3, 8} {
+		runtime.GOMAXPROCS(procs)
+		// The error is the first bad file in dataset order, whatever the scheduling.
+		_, err := Load(Source{Kind: SourceImages, Dir: dir}, LoadConfig{ImageSize: 10})
+		if err == nil || !strings.Contains(err.Error(), filepath.Join("b", "imgz.png")) {
+			t.Errorf("GOMAXPROCS %d: error %v, want b/imgz.png", procs, err)
+		}
+	}
+	os.Remove(filepath.Join(dir, "b", "imgz.png"))
+	os.Remove(filepath.Join(dir, "c", "imgz.png"))
+	for _, procs := range []int{1, 3, 8} {
+		runtime.GOMAXPROCS(procs)
+		sets, err := Load(Source{Kind: SourceImages, Dir: dir}, LoadConfig{ImageSize: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = sets.Train
+		} else if !equalFloats(first.X, sets.Train.X) || !equalInts(first.Y, sets.Train.Y) {
+			t.Errorf("GOMAXPROCS %d: different result", procs)
+		}
 	}
 }
