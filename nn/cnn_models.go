@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	RegisterModel("cnn", buildCNN)
+	RegisterModelDefaults("cnn", ModelConfig{InShape: []int{1, 28, 28}, Classes: 10, Dropout: 0.5}, buildCNN)
 	RegisterModel("lenet5", buildLeNet5)
 	RegisterModel("resnet20", buildResNet20)
 }
@@ -32,7 +32,7 @@ func imageShape(name string, cfg ModelConfig, minHW int) (c, h, w int, err error
 //
 //	0 conv3x3(C→32, pad 1)  1 BN  2 ReLU  3 maxpool2
 //	4 conv3x3(32→64, pad 1) 5 BN  6 ReLU  7 maxpool2
-//	8 Flatten  9 fc(64·H/4·W/4 → 128)  10 ReLU  11 dropout 0.5  12 fc(128 → classes)
+//	8 Flatten  9 fc(64·H/4·W/4 → 128)  10 ReLU  11 dropout (default 0.5)  12 fc(128 → classes)
 //
 // Each BN computes its ReLU and the following 2×2 max pooling in the same pass
 // (BatchNorm.FuseReLU and FuseMaxPool2), so modules 2, 3, 6 and 7 are identities that keep
@@ -43,10 +43,6 @@ func buildCNN(cfg ModelConfig, r *rng.Stream) (Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := 0.5
-	if cfg.DropoutSet {
-		p = cfg.Dropout
-	}
 	conv1, err := NewConv2D(c, 32, 3, r, Conv2DConfig{Padding: 1})
 	if err != nil {
 		return nil, err
@@ -55,7 +51,7 @@ func buildCNN(cfg ModelConfig, r *rng.Stream) (Module, error) {
 	conv2, _ := NewConv2D(32, 64, 3, r, Conv2DConfig{Padding: 1})
 	bn2, _ := NewBatchNorm2D(64, BatchNormConfig{})
 	fc1 := NewLinear(64*(h/4)*(w/4), 128, r, LinearConfig{})
-	drop, err := NewDropout(p, r.Split())
+	drop, err := NewDropout(cfg.Dropout, r.Split())
 	if err != nil {
 		return nil, err
 	}

@@ -67,7 +67,7 @@ func BenchmarkCNNConv(b *testing.B) {
 // Nesterov momentum and weight decay), as `temper train --model cnn` runs it.
 func BenchmarkCNNStep(b *testing.B) {
 	root := rng.New(1)
-	m, err := nn.Build("cnn", nn.ModelConfig{}, root.Split())
+	m, err := nn.Build("cnn", nn.ModelConfig{Dropout: 0.5}, root.Split())
 	if err != nil {
 		b.Fatal(err)
 	}

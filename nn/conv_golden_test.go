@@ -270,7 +270,7 @@ func TestFixturesCoverSettings(t *testing.T) {
 func TestCNNModelGolden(t *testing.T) {
 	for _, c := range loadGolden(t, "cnn_model") {
 		t.Run(c.Name, func(t *testing.T) {
-			m, err := nn.Build("cnn", nn.ModelConfig{InShape: c.X.Shape[1:], Classes: 10, DropoutSet: true}, rng.New(3))
+			m, err := nn.Build("cnn", nn.ModelConfig{InShape: c.X.Shape[1:], Classes: 10}, rng.New(3))
 			if err != nil {
 				t.Fatal(err)
 			}

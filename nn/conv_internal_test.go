@@ -210,7 +210,7 @@ func TestConvBNFusedInference(t *testing.T) {
 func TestCNNTrainingModeNoGrad(t *testing.T) {
 	x := tensor.Randn(rng.New(1), 6, 1, 28, 28)
 	run := func(noGrad bool) [][]float32 {
-		m, err := Build("cnn", ModelConfig{InShape: []int{1, 28, 28}, Classes: 10}, rng.New(2))
+		m, err := Build("cnn", ModelConfig{InShape: []int{1, 28, 28}, Classes: 10, Dropout: 0.5}, rng.New(2))
 		if err != nil {
 			t.Fatal(err)
 		}

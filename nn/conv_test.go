@@ -241,7 +241,7 @@ func TestConfigValidation(t *testing.T) {
 }
 
 func TestCNNModelsNamesAndShapes(t *testing.T) {
-	m, err := nn.Build("cnn", nn.ModelConfig{}, rng.New(0))
+	m, err := nn.Build("cnn", nn.ModelConfig{Dropout: 0.5}, rng.New(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +318,7 @@ func TestCNNStepAllocations(t *testing.T) {
 		t.Skip("TEMPER_KERNEL=generic: the portable sgemm kernel allocates")
 	}
 	root := rng.New(1)
-	m, err := nn.Build("cnn", nn.ModelConfig{}, root.Split())
+	m, err := nn.Build("cnn", nn.ModelConfig{Dropout: 0.5}, root.Split())
 	if err != nil {
 		t.Fatal(err)
 	}

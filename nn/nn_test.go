@@ -26,7 +26,7 @@ func TestLinearGradcheck(t *testing.T) {
 }
 
 func TestMLPNamesMatchPyTorch(t *testing.T) {
-	m, err := nn.Build("mlp", nn.ModelConfig{}, rng.New(0))
+	m, err := nn.Build("mlp", nn.ModelConfig{Dropout: 0.2}, rng.New(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,8 +145,8 @@ func TestDropoutMatchesDefinition(t *testing.T) {
 }
 
 func TestStateDictRoundTrip(t *testing.T) {
-	a, _ := nn.Build("mlp", nn.ModelConfig{}, rng.New(1))
-	b, _ := nn.Build("mlp", nn.ModelConfig{}, rng.New(2))
+	a, _ := nn.Build("mlp", nn.ModelConfig{Dropout: 0.2}, rng.New(1))
+	b, _ := nn.Build("mlp", nn.ModelConfig{Dropout: 0.2}, rng.New(2))
 	sd := map[string]*tensor.Tensor{}
 	for _, e := range nn.StateDict(a) {
 		sd[e.Name] = e.T
@@ -166,5 +166,93 @@ func TestStateDictRoundTrip(t *testing.T) {
 	sd["4.bias"] = tensor.New(3)
 	if err := nn.LoadStateDict(b, sd, true); err == nil {
 		t.Fatal("wrong shape accepted")
+	}
+}
+
+// dropouts returns the dropout probabilities of m's Dropout modules, in order.
+func dropouts(m nn.Module) []float64 {
+	var ps []float64
+	var visit func(m nn.Module)
+	visit = func(m nn.Module) {
+		if d, ok := m.(*nn.Dropout); ok {
+			ps = append(ps, d.P)
+		}
+		if p, ok := m.(nn.Parent); ok {
+			for _, c := range p.Children() {
+				visit(c.M)
+			}
+		}
+	}
+	visit(m)
+	return ps
+}
+
+// TestModelConfigDropout: DefaultModelConfig gives each model's own dropout, Build uses
+// Dropout as given (0 is no dropout, the layers staying as identities), and the weights a
+// seed draws do not depend on the dropout.
+func TestModelConfigDropout(t *testing.T) {
+	for _, tc := range []struct {
+		model   string
+		def     float64
+		layers  int
+		classes int
+	}{{"mlp", 0.2, 2, 10}, {"cnn", 0.5, 1, 10}, {"lenet5", 0, 0, 10}, {"linear", 0, 0, 10}} {
+		cfg, err := nn.DefaultModelConfig(tc.model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Dropout != tc.def || cfg.Classes != tc.classes || len(cfg.InShape) != 3 || cfg.InShape[0] != 1 || cfg.InShape[1] != 28 {
+			t.Errorf("DefaultModelConfig(%q) = %+v, want dropout %v, %d classes, shape (1, 28, 28)", tc.model, cfg, tc.def, tc.classes)
+		}
+		cfg.InShape[0] = 7 // the result is the caller's copy
+		if again, _ := nn.DefaultModelConfig(tc.model); again.InShape[0] != 1 {
+			t.Errorf("%s: changing a DefaultModelConfig result changed the defaults", tc.model)
+		}
+		cfg.InShape[0] = 1
+		var sd [][]float32
+		for _, p := range []float64{tc.def, 0, 0.3} {
+			cfg.Dropout = p
+			m, err := nn.Build(tc.model, cfg, rng.New(4))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := dropouts(m)
+			if len(got) != tc.layers {
+				t.Fatalf("%s dropout %v: %d dropout layers, want %d", tc.model, p, len(got), tc.layers)
+			}
+			for _, q := range got {
+				if q != p {
+					t.Errorf("%s: built with dropout %v, layer has %v", tc.model, p, q)
+				}
+			}
+			var flat []float32
+			for _, nt := range nn.StateDict(m) {
+				flat = append(flat, nt.T.Data()...)
+			}
+			sd = append(sd, flat)
+		}
+		for i := 1; i < len(sd); i++ {
+			for j := range sd[0] {
+				if math.Float32bits(sd[0][j]) != math.Float32bits(sd[i][j]) {
+					t.Fatalf("%s: weights differ with dropout (case %d, [%d])", tc.model, i, j)
+				}
+			}
+		}
+	}
+	if _, err := nn.DefaultModelConfig("nope"); err == nil {
+		t.Error("DefaultModelConfig of an unknown model: no error")
+	}
+	for _, p := range []float64{-0.1, 1, math.NaN()} {
+		if _, err := nn.Build("mlp", nn.ModelConfig{Dropout: p}, rng.New(1)); err == nil {
+			t.Errorf("Build with dropout %v: no error", p)
+		}
+	}
+	// A zero ModelConfig is the model's shape and classes with no dropout.
+	m, err := nn.Build("mlp", nn.ModelConfig{}, rng.New(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dropouts(m); len(got) != 2 || got[0] != 0 || got[1] != 0 {
+		t.Errorf("mlp from a zero ModelConfig: dropouts %v, want [0 0]", got)
 	}
 }

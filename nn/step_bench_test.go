@@ -20,7 +20,7 @@ func BenchmarkMLPStep(b *testing.B) {
 		b.Run(map[int]string{1: "threads=1", 2: "threads=2"}[threads], func(b *testing.B) {
 			kernel.SetThreads(threads)
 			root := rng.New(1)
-			m, _ := nn.Build("mlp", nn.ModelConfig{}, root.Split())
+			m, _ := nn.Build("mlp", nn.ModelConfig{Dropout: 0.2}, root.Split())
 			var ps []optim.Param
 			for _, p := range nn.Params(m) {
 				ps = append(ps, optim.Param{Name: p.Name, Value: p.Value, Grad: p.Grad})

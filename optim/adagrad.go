@@ -2,9 +2,11 @@ package optim
 
 import "math"
 
-// AdaGradConfig configures AdaGrad. Zero values are the documented defaults (PyTorch's).
+// AdaGradConfig configures AdaGrad. Every value is used as given (zero means zero);
+// DefaultAdaGradConfig returns PyTorch's defaults.
 type AdaGradConfig struct {
-	// LR is the learning rate of groups whose LR is zero; zero means 0.01.
+	// LR is the learning rate of groups whose LR is zero (default 0.01). A group left with
+	// no learning rate is an error.
 	LR float64
 	// LRDecay k >= 0 divides the learning rate by 1 + (t-1)k at step t; default 0.
 	LRDecay float64
@@ -14,9 +16,13 @@ type AdaGradConfig struct {
 	// InitialAccumulatorValue >= 0 is the starting value of the squared-gradient sum;
 	// default 0.
 	InitialAccumulatorValue float64
-	// Eps > 0 is added to the root of the sum; zero means 1e-10.
+	// Eps > 0 is added to the root of the sum (default 1e-10).
 	Eps float64
 }
+
+// DefaultAdaGradConfig returns torch.optim.Adagrad's defaults: LR 0.01, eps 1e-10, no
+// lr decay, weight decay or initial accumulator.
+func DefaultAdaGradConfig() AdaGradConfig { return AdaGradConfig{LR: 1e-2, Eps: 1e-10} }
 
 // AdaGrad is the adaptive subgradient method of Duchi, Hazan and Singer, "Adaptive
 // Subgradient Methods for Online Learning and Stochastic Optimization" (JMLR 2011),
@@ -36,25 +42,23 @@ type AdaGrad struct {
 	clr, wd, eps float32 // coefficients of the current step
 }
 
-// NewAdaGrad validates cfg and returns an AdaGrad optimizer over groups.
+// NewAdaGrad validates cfg and returns an AdaGrad optimizer over groups; cfg is used as
+// given (start from DefaultAdaGradConfig).
 func NewAdaGrad(groups []*Group, cfg AdaGradConfig) (*AdaGrad, error) {
-	if cfg.LR == 0 {
-		cfg.LR = 1e-2
-	}
-	if cfg.Eps == 0 {
-		cfg.Eps = 1e-10
-	}
 	inf := math.Inf(1)
 	for _, c := range []struct {
 		what string
 		v    float64
 	}{{"learning rate", cfg.LR}, {"lr decay", cfg.LRDecay}, {"weight decay", cfg.WeightDecay},
-		{"initial accumulator value", cfg.InitialAccumulatorValue}, {"eps", cfg.Eps}} {
+		{"initial accumulator value", cfg.InitialAccumulatorValue}} {
 		if err := checkRange(c.what, c.v, 0, inf, false); err != nil {
 			return nil, err
 		}
 	}
-	b, err := newBase("adagrad", groups, cfg.LR, cfg.WeightDecay, false, []string{"sum"}, float32(cfg.InitialAccumulatorValue))
+	if err := checkOpen("eps", cfg.Eps, 0, inf); err != nil {
+		return nil, err
+	}
+	b, err := newBase("adagrad", groups, cfg.LR, cfg.WeightDecay, []string{"sum"}, float32(cfg.InitialAccumulatorValue))
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +67,7 @@ func NewAdaGrad(groups []*Group, cfg AdaGradConfig) (*AdaGrad, error) {
 	return o, nil
 }
 
-// Config returns the configuration with defaults filled in.
+// Config returns the configuration the optimizer was built with.
 func (o *AdaGrad) Config() AdaGradConfig { return o.cfg }
 
 // Step applies one AdaGrad update to every parameter that has a gradient.

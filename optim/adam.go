@@ -2,25 +2,39 @@ package optim
 
 import "math"
 
-// AdamConfig configures Adam and AdamW. Zero values are the documented defaults
-// (PyTorch's).
+// AdamConfig configures Adam and AdamW. Every value is used as given (zero means zero);
+// DefaultAdamConfig and DefaultAdamWConfig return PyTorch's defaults.
 type AdamConfig struct {
-	// LR is the learning rate of groups whose LR is zero; zero means 0.001.
+	// LR is the learning rate of groups whose LR is zero (default 0.001). A group left
+	// with no learning rate is an error.
 	LR float64
-	// Beta1 in [0, 1) is the first-moment decay; zero means 0.9 (for β1 = 0 exactly, pass
-	// math.SmallestNonzeroFloat64, which is 0 in float32 arithmetic and gives a bias
-	// correction of exactly 1).
+	// Beta1 in [0, 1) is the first-moment decay (default 0.9). β1 = 0 is RMSProp-like:
+	// m = g and a bias correction of exactly 1.
 	Beta1 float64
-	// Beta2 in [0, 1) is the second-moment decay; zero means 0.999.
+	// Beta2 in [0, 1) is the second-moment decay (default 0.999).
 	Beta2 float64
-	// Eps > 0 is added to the denominator; zero means 1e-8.
+	// Eps > 0 is added to the denominator (default 1e-8).
 	Eps float64
 	// WeightDecay λ >= 0 for groups whose WeightDecay is zero. Adam adds λθ to the gradient
-	// (coupled L2; default 0); AdamW decays the weights directly (default 0.01 — use
-	// Group.NoWeightDecay for a group without decay).
+	// (coupled L2; default 0); AdamW decays the weights directly (default 0.01, from
+	// DefaultAdamWConfig). Zero is no decay for both.
 	WeightDecay float64
 	// AMSGrad normalizes by the running maximum of the second moment (Reddi et al. 2018).
 	AMSGrad bool
+}
+
+// DefaultAdamConfig returns torch.optim.Adam's defaults: LR 0.001, betas (0.9, 0.999),
+// eps 1e-8, no weight decay, no AMSGrad.
+func DefaultAdamConfig() AdamConfig {
+	return AdamConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
+}
+
+// DefaultAdamWConfig returns torch.optim.AdamW's defaults: Adam's with decoupled weight
+// decay 0.01.
+func DefaultAdamWConfig() AdamConfig {
+	c := DefaultAdamConfig()
+	c.WeightDecay = 1e-2
+	return c
 }
 
 // Adam is the method of Kingma and Ba, "Adam: A Method for Stochastic Optimization"
@@ -44,7 +58,8 @@ type Adam struct {
 	c         adamCoef
 }
 
-// NewAdam validates cfg and returns an Adam optimizer over groups.
+// NewAdam validates cfg and returns an Adam optimizer over groups; cfg is used as given
+// (start from DefaultAdamConfig).
 func NewAdam(groups []*Group, cfg AdamConfig) (*Adam, error) {
 	return newAdam("adam", groups, cfg, false)
 }
@@ -54,27 +69,13 @@ func NewAdam(groups []*Group, cfg AdamConfig) (*Adam, error) {
 // torch.optim.AdamW. Each step first multiplies the weights by 1 - ηλ (η the group's
 // current learning rate, so a schedule also scales the decay, as in PyTorch; the paper
 // scales λ by the schedule multiplier only), then applies Adam's update without adding
-// λθ to the gradient. The default weight decay is 0.01.
+// λθ to the gradient. cfg.WeightDecay is used as given (zero is no decay); PyTorch's
+// default 0.01 comes with DefaultAdamWConfig.
 func NewAdamW(groups []*Group, cfg AdamConfig) (*Adam, error) {
-	if cfg.WeightDecay == 0 {
-		cfg.WeightDecay = 1e-2
-	}
 	return newAdam("adamw", groups, cfg, true)
 }
 
 func newAdam(name string, groups []*Group, cfg AdamConfig, decoupled bool) (*Adam, error) {
-	if cfg.LR == 0 {
-		cfg.LR = 1e-3
-	}
-	if cfg.Beta1 == 0 {
-		cfg.Beta1 = 0.9
-	}
-	if cfg.Beta2 == 0 {
-		cfg.Beta2 = 0.999
-	}
-	if cfg.Eps == 0 {
-		cfg.Eps = 1e-8
-	}
 	inf := math.Inf(1)
 	if err := checkRange("learning rate", cfg.LR, 0, inf, false); err != nil {
 		return nil, err
@@ -85,7 +86,7 @@ func newAdam(name string, groups []*Group, cfg AdamConfig, decoupled bool) (*Ada
 	if err := checkRange("beta2", cfg.Beta2, 0, 1, false); err != nil {
 		return nil, err
 	}
-	if err := checkRange("eps", cfg.Eps, 0, inf, false); err != nil {
+	if err := checkOpen("eps", cfg.Eps, 0, inf); err != nil {
 		return nil, err
 	}
 	if err := checkRange("weight decay", cfg.WeightDecay, 0, inf, false); err != nil {
@@ -95,7 +96,7 @@ func newAdam(name string, groups []*Group, cfg AdamConfig, decoupled bool) (*Ada
 	if cfg.AMSGrad {
 		bufs = append(bufs, "max_exp_avg_sq")
 	}
-	b, err := newBase(name, groups, cfg.LR, cfg.WeightDecay, false, bufs, 0)
+	b, err := newBase(name, groups, cfg.LR, cfg.WeightDecay, bufs, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +105,7 @@ func newAdam(name string, groups []*Group, cfg AdamConfig, decoupled bool) (*Ada
 	return o, nil
 }
 
-// Config returns the configuration with defaults filled in.
+// Config returns the configuration the optimizer was built with.
 func (o *Adam) Config() AdamConfig { return o.cfg }
 
 // Decoupled reports whether this is AdamW (decoupled weight decay).

@@ -89,11 +89,20 @@ func (fx *fixture) num(key string) float64 {
 
 func (fx *fixture) flag(key string) bool { return fx.num(key) != 0 }
 
-func (fx *fixture) betas() (float64, float64) {
+// numOr is num with PyTorch's default def for a key the fixture leaves out.
+func (fx *fixture) numOr(key string, def float64) float64 {
+	if _, ok := fx.Config[key]; !ok {
+		return def
+	}
+	return fx.num(key)
+}
+
+// betas returns the fixture's betas, or def1, def2 when it leaves them out.
+func (fx *fixture) betas(def1, def2 float64) (float64, float64) {
 	if b, ok := fx.Config["betas"].([]any); ok {
 		return b[0].(float64), b[1].(float64)
 	}
-	return 0, 0
+	return def1, def2
 }
 
 // build makes the fixture's parameters and optimizer. The groups carry the fixture's LR and
@@ -111,20 +120,32 @@ func (fx *fixture) build() ([]Param, Optimizer, error) {
 		}
 		groups[gi] = grp
 	}
-	b1, b2 := fx.betas()
+	// Each optimizer starts from its Default…Config (PyTorch's defaults, which the
+	// fixture's constructor call used for every key it leaves out).
 	var opt Optimizer
 	var err error
 	switch fx.Optimizer {
 	case "sgd":
-		opt, err = NewSGD(groups, SGDConfig{Momentum: fx.num("momentum"), Dampening: fx.num("dampening"), Nesterov: fx.flag("nesterov")})
+		c := DefaultSGDConfig()
+		c.Momentum, c.Dampening, c.Nesterov = fx.num("momentum"), fx.num("dampening"), fx.flag("nesterov")
+		opt, err = NewSGD(groups, c)
 	case "adagrad":
-		opt, err = NewAdaGrad(groups, AdaGradConfig{LRDecay: fx.num("lr_decay"), InitialAccumulatorValue: fx.num("initial_accumulator_value"), Eps: fx.num("eps")})
+		c := DefaultAdaGradConfig()
+		c.LRDecay, c.InitialAccumulatorValue, c.Eps = fx.num("lr_decay"), fx.num("initial_accumulator_value"), fx.numOr("eps", c.Eps)
+		opt, err = NewAdaGrad(groups, c)
 	case "rmsprop":
-		opt, err = NewRMSProp(groups, RMSPropConfig{Alpha: fx.num("alpha"), Eps: fx.num("eps"), Momentum: fx.num("momentum"), Centered: fx.flag("centered")})
-	case "adam":
-		opt, err = NewAdam(groups, AdamConfig{Beta1: b1, Beta2: b2, Eps: fx.num("eps"), AMSGrad: fx.flag("amsgrad")})
-	case "adamw":
-		opt, err = NewAdamW(groups, AdamConfig{Beta1: b1, Beta2: b2, Eps: fx.num("eps"), AMSGrad: fx.flag("amsgrad")})
+		c := DefaultRMSPropConfig()
+		c.Alpha, c.Eps, c.Momentum, c.Centered = fx.numOr("alpha", c.Alpha), fx.numOr("eps", c.Eps), fx.num("momentum"), fx.flag("centered")
+		opt, err = NewRMSProp(groups, c)
+	case "adam", "adamw":
+		c := DefaultAdamConfig()
+		c.Beta1, c.Beta2 = fx.betas(c.Beta1, c.Beta2)
+		c.Eps, c.AMSGrad = fx.numOr("eps", c.Eps), fx.flag("amsgrad")
+		if fx.Optimizer == "adam" {
+			opt, err = NewAdam(groups, c)
+		} else {
+			opt, err = NewAdamW(groups, c)
+		}
 	default:
 		err = fmt.Errorf("unknown optimizer %q", fx.Optimizer)
 	}

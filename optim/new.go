@@ -8,52 +8,113 @@ import (
 // Names lists the optimizer names New accepts, in the order the CLI documents them.
 var Names = []string{"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"}
 
-// Config is the small set of settings common to all optimizers, as the CLI's flags give
-// them. Zero values mean the chosen optimizer's default.
+// Config is the small set of settings common to all optimizers, as the CLI's flags and a
+// recipe give them. Every value is used as given: zero means zero (no weight decay, no
+// momentum, β1 = 0). Start from DefaultConfig(name) for an optimizer's documented
+// defaults and change what differs. Fields the chosen optimizer does not use are ignored.
 type Config struct {
-	// LR is the learning rate of groups whose LR is zero. The SGD family has no default.
+	// LR is the learning rate of groups whose LR is zero. A group left with no learning
+	// rate (zero here and in the group) is an error.
 	LR float64
-	// WeightDecay for groups whose WeightDecay is zero (decoupled for adamw, whose
-	// default is 0.01; coupled L2 for the others, default 0).
+	// WeightDecay λ >= 0 for groups whose WeightDecay is zero: decoupled for adamw,
+	// coupled L2 (added to the gradient) for the others. Zero is no decay.
 	WeightDecay float64
-	// Momentum for sgd (default 0), momentum and nesterov (default 0.9) and rmsprop
-	// (default 0); adagrad, adam and adamw ignore it.
+	// Momentum μ in [0, 1) of sgd, momentum, nesterov and rmsprop; momentum and nesterov
+	// require μ > 0. adagrad, adam and adamw ignore it (Adam's momentum is Beta1).
 	Momentum float64
+	// Nesterov selects Nesterov momentum for sgd (which then needs Momentum > 0); the
+	// name "nesterov" implies it. Other optimizers reject it.
+	Nesterov bool
+	// Beta1 and Beta2 in [0, 1) are Adam's and AdamW's moment decays.
+	Beta1, Beta2 float64
+	// Eps > 0 is the denominator term of adagrad, rmsprop, adam and adamw.
+	Eps float64
 }
 
-// New returns the optimizer called name (case-insensitive) over groups:
+// DefaultConfig returns the documented defaults of the optimizer called name
+// (case-insensitive), PyTorch 1.13's:
 //
-//	sgd       SGD, momentum cfg.Momentum (default none)
-//	momentum  SGD with classical momentum (default 0.9)
-//	nesterov  SGD with Nesterov momentum (default 0.9)
-//	adagrad   AdaGrad with PyTorch's defaults
-//	rmsprop   RMSProp with PyTorch's defaults (alpha 0.99, eps 1e-8)
-//	adam      Adam (betas 0.9, 0.999, eps 1e-8, coupled weight decay)
-//	adamw     AdamW (decoupled weight decay, default 0.01)
+//	sgd       LR none (required), momentum 0, weight decay 0
+//	momentum  LR none, momentum 0.9
+//	nesterov  LR none, momentum 0.9, Nesterov
+//	adagrad   LR 0.01, eps 1e-10
+//	rmsprop   LR 0.01, eps 1e-8, momentum 0 (alpha 0.99: RMSPropConfig; New uses 0.99)
+//	adam      LR 0.001, betas 0.9, 0.999, eps 1e-8, weight decay 0
+//	adamw     LR 0.001, betas 0.9, 0.999, eps 1e-8, weight decay 0.01 (decoupled)
 //
-// An unknown name is an error that lists the valid ones.
-func New(name string, groups []*Group, cfg Config) (Optimizer, error) {
-	mom := cfg.Momentum
-	if mom == 0 {
-		mom = 0.9
-	}
+// Fields an optimizer does not use are zero. An unknown name is an error listing the
+// valid ones.
+func DefaultConfig(name string) (Config, error) {
 	switch strings.ToLower(strings.TrimSpace(name)) {
 	case "sgd":
-		return wrap(NewSGD(groups, SGDConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay, Momentum: cfg.Momentum}))
+		return Config{}, nil
 	case "momentum":
-		return wrap(NewSGD(groups, SGDConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay, Momentum: mom}))
+		return Config{Momentum: 0.9}, nil
 	case "nesterov":
-		return wrap(NewSGD(groups, SGDConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay, Momentum: mom, Nesterov: true}))
+		return Config{Momentum: 0.9, Nesterov: true}, nil
 	case "adagrad":
-		return wrap(NewAdaGrad(groups, AdaGradConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay}))
+		d := DefaultAdaGradConfig()
+		return Config{LR: d.LR, Eps: d.Eps}, nil
 	case "rmsprop":
-		return wrap(NewRMSProp(groups, RMSPropConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay, Momentum: cfg.Momentum}))
+		d := DefaultRMSPropConfig()
+		return Config{LR: d.LR, Eps: d.Eps}, nil
 	case "adam":
-		return wrap(NewAdam(groups, AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay}))
+		d := DefaultAdamConfig()
+		return Config{LR: d.LR, Beta1: d.Beta1, Beta2: d.Beta2, Eps: d.Eps}, nil
 	case "adamw":
-		return wrap(NewAdamW(groups, AdamConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay}))
+		d := DefaultAdamWConfig()
+		return Config{LR: d.LR, WeightDecay: d.WeightDecay, Beta1: d.Beta1, Beta2: d.Beta2, Eps: d.Eps}, nil
 	}
-	return nil, fmt.Errorf("optim: unknown optimizer %q (valid: %s)", name, strings.Join(Names, ", "))
+	return Config{}, unknownName(name)
+}
+
+func unknownName(name string) error {
+	return fmt.Errorf("optim: unknown optimizer %q (valid: %s)", name, strings.Join(Names, ", "))
+}
+
+// New returns the optimizer called name (case-insensitive) over groups, with cfg's
+// values as given (see DefaultConfig for each optimizer's defaults):
+//
+//	sgd       SGD; classical momentum if cfg.Momentum > 0, Nesterov's if cfg.Nesterov
+//	momentum  SGD with classical momentum (cfg.Momentum > 0 required)
+//	nesterov  SGD with Nesterov momentum (cfg.Momentum > 0 required)
+//	adagrad   AdaGrad (lr decay 0, initial accumulator 0)
+//	rmsprop   RMSProp with alpha 0.99 (PyTorch's; NewRMSProp takes another), not centered
+//	adam      Adam with coupled weight decay
+//	adamw     AdamW (decoupled weight decay)
+//
+// An unknown name is an error that lists the valid ones; out-of-range values are errors
+// naming the field and its range.
+func New(name string, groups []*Group, cfg Config) (Optimizer, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if cfg.Nesterov && n != "sgd" && n != "nesterov" {
+		return nil, fmt.Errorf("optim: Nesterov momentum applies to sgd only, not %s", n)
+	}
+	switch n {
+	case "sgd", "momentum", "nesterov":
+		if n != "sgd" {
+			if err := checkOpen("momentum", cfg.Momentum, 0, 1); err != nil {
+				return nil, fmt.Errorf("%w (optimizer %s needs momentum)", err, n)
+			}
+		}
+		return wrap(NewSGD(groups, SGDConfig{LR: cfg.LR, WeightDecay: cfg.WeightDecay, Momentum: cfg.Momentum,
+			Nesterov: cfg.Nesterov || n == "nesterov"}))
+	case "adagrad":
+		c := DefaultAdaGradConfig()
+		c.LR, c.WeightDecay, c.Eps = cfg.LR, cfg.WeightDecay, cfg.Eps
+		return wrap(NewAdaGrad(groups, c))
+	case "rmsprop":
+		c := DefaultRMSPropConfig()
+		c.LR, c.WeightDecay, c.Momentum, c.Eps = cfg.LR, cfg.WeightDecay, cfg.Momentum, cfg.Eps
+		return wrap(NewRMSProp(groups, c))
+	case "adam", "adamw":
+		c := AdamConfig{LR: cfg.LR, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps, WeightDecay: cfg.WeightDecay}
+		if n == "adam" {
+			return wrap(NewAdam(groups, c))
+		}
+		return wrap(NewAdamW(groups, c))
+	}
+	return nil, unknownName(name)
 }
 
 // wrap converts a constructor's result to the interface without a typed nil on error.

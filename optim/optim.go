@@ -7,9 +7,18 @@
 //
 // Optimizers: SGD (momentum, dampening, Nesterov, weight decay), AdaGrad, RMSProp (momentum,
 // centered), Adam (AMSGrad) and AdamW, built with NewSGD, NewAdaGrad, NewRMSProp, NewAdam
-// and NewAdamW from config structs whose zero values are PyTorch's defaults, or by name
-// with New ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw").
-// Out-of-range hyperparameters are errors naming the value and the allowed range.
+// and NewAdamW from config structs, or by name with New ("sgd", "momentum", "nesterov",
+// "adagrad", "rmsprop", "adam", "adamw") from a Config. Every config value is used as
+// given — zero weight decay is no decay, β1 = 0 is β1 = 0 — and PyTorch's defaults come
+// from DefaultSGDConfig, DefaultAdaGradConfig, DefaultRMSPropConfig, DefaultAdamConfig,
+// DefaultAdamWConfig and DefaultConfig(name):
+//
+//	cfg := optim.DefaultAdamWConfig() // LR 0.001, betas 0.9/0.999, eps 1e-8, decay 0.01
+//	cfg.LR = 3e-4
+//	opt, err := optim.NewAdamW([]*optim.Group{{Params: params}}, cfg)
+//
+// Out-of-range hyperparameters are errors naming the field and the allowed range
+// ("optim: beta1 1 out of range [0, 1)").
 //
 // Every optimizer reproduces the update of the PyTorch 1.13 optimizer of the same name
 // (its default single-tensor path) in float32 storage with float64 scalars; golden tests
@@ -50,17 +59,17 @@ type Param struct {
 type Group struct {
 	Params []Param
 	// LR is the current learning rate; a schedule rewrites it before each step.
-	// Zero at construction means the optimizer config's LR (or its default).
+	// Zero at construction means the optimizer config's LR; zero in both is an error.
 	LR float64
 	// BaseLR is the group's initial learning rate, the base a schedule scales from.
 	// Zero means "LR at construction".
 	BaseLR float64
 	// WeightDecay is the coupled L2 coefficient added to the gradient (PyTorch's
 	// weight_decay); AdamW interprets it as decoupled decay. Zero at construction means
-	// the optimizer config's WeightDecay (for AdamW, 0.01), unless NoWeightDecay is set.
+	// the optimizer config's WeightDecay, unless NoWeightDecay is set.
 	WeightDecay float64
-	// NoWeightDecay pins this group's weight decay at zero, overriding the optimizer's
-	// default (e.g. biases and normalization parameters under AdamW).
+	// NoWeightDecay pins this group's weight decay at zero, overriding the optimizer
+	// config's (e.g. biases and normalization parameters under AdamW).
 	NoWeightDecay bool
 }
 
@@ -146,6 +155,18 @@ func rangeError(what string, v float64, rng string) error {
 	return fmt.Errorf("optim: %s %v out of range %s", what, v, rng)
 }
 
+// checkOpen validates lo < v < hi; hi may be +Inf.
+func checkOpen(what string, v, lo, hi float64) error {
+	if v > lo && v < hi {
+		return nil
+	}
+	hs := fmt.Sprint(hi)
+	if math.IsInf(hi, 1) {
+		hs = "inf"
+	}
+	return rangeError(what, v, fmt.Sprintf("(%v, %s)", lo, hs))
+}
+
 // checkRange validates lo <= v (< or <=) hi; hi may be +Inf.
 func checkRange(what string, v, lo, hi float64, hiIncl bool) error {
 	ok := v >= lo && (v < hi || (hiIncl && v == hi))
@@ -165,7 +186,7 @@ func checkRange(what string, v, lo, hi float64, hiIncl bool) error {
 
 // newBase validates the groups, fills LR, BaseLR and WeightDecay defaults, and allocates
 // each parameter's step counter and the named buffers, each filled with init.
-func newBase(opt string, groups []*Group, lr, wd float64, lrRequired bool, bufNames []string, init float32) (base, error) {
+func newBase(opt string, groups []*Group, lr, wd float64, bufNames []string, init float32) (base, error) {
 	b := base{groups: groups, state: map[string]*tensor.Tensor{}}
 	if len(groups) == 0 {
 		return b, fmt.Errorf("optim: %s: no parameter groups", opt)
@@ -177,7 +198,7 @@ func newBase(opt string, groups []*Group, lr, wd float64, lrRequired bool, bufNa
 			return b, fmt.Errorf("optim: %s: group %d is nil", opt, gi)
 		}
 		if g.LR == 0 {
-			if lr == 0 && lrRequired {
+			if lr == 0 {
 				return b, fmt.Errorf("optim: %s: group %d has no learning rate (set Group.LR or the config's LR)", opt, gi)
 			}
 			g.LR = lr

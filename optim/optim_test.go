@@ -22,6 +22,43 @@ func oneGroup(lr float64, sizes ...int) []*Group {
 	return []*Group{g}
 }
 
+// adagradWith, rmspropWith and adamWith build an optimizer over a group without its own
+// LR from the Default…Config changed by f, and return the constructor's error.
+func adagradWith(f func(*AdaGradConfig)) func() error {
+	return func() error {
+		c := DefaultAdaGradConfig()
+		f(&c)
+		_, err := NewAdaGrad(oneGroup(0, 3), c)
+		return err
+	}
+}
+
+func rmspropWith(f func(*RMSPropConfig)) func() error {
+	return func() error {
+		c := DefaultRMSPropConfig()
+		f(&c)
+		_, err := NewRMSProp(oneGroup(0, 3), c)
+		return err
+	}
+}
+
+func adamWith(w bool, f func(*AdamConfig)) func() error {
+	return func() error {
+		c := DefaultAdamConfig()
+		if w {
+			c = DefaultAdamWConfig()
+		}
+		f(&c)
+		var err error
+		if w {
+			_, err = NewAdamW(oneGroup(0, 3), c)
+		} else {
+			_, err = NewAdam(oneGroup(0, 3), c)
+		}
+		return err
+	}
+}
+
 func TestConfigRange(t *testing.T) {
 	nan := math.NaN()
 	tests := []struct {
@@ -49,33 +86,40 @@ func TestConfigRange(t *testing.T) {
 			_, err := NewSGD(g, SGDConfig{})
 			return err
 		}, "optim: group 0 weight decay -2 out of range [0, inf)"},
-		{"adagrad ok", func() error { _, err := NewAdaGrad(oneGroup(0, 3), AdaGradConfig{}); return err }, ""},
-		{"adagrad lr", func() error { _, err := NewAdaGrad(oneGroup(0, 3), AdaGradConfig{LR: -1}); return err }, "optim: learning rate -1 out of range [0, inf)"},
-		{"adagrad lr decay", func() error { _, err := NewAdaGrad(oneGroup(0, 3), AdaGradConfig{LRDecay: -1}); return err }, "optim: lr decay -1 out of range [0, inf)"},
-		{"adagrad wd", func() error { _, err := NewAdaGrad(oneGroup(0, 3), AdaGradConfig{WeightDecay: -1}); return err }, "optim: weight decay -1 out of range [0, inf)"},
-		{"adagrad init", func() error {
-			_, err := NewAdaGrad(oneGroup(0, 3), AdaGradConfig{InitialAccumulatorValue: -1})
-			return err
-		}, "optim: initial accumulator value -1 out of range [0, inf)"},
-		{"adagrad eps", func() error { _, err := NewAdaGrad(oneGroup(0, 3), AdaGradConfig{Eps: -1}); return err }, "optim: eps -1 out of range [0, inf)"},
-		{"rmsprop ok", func() error {
-			_, err := NewRMSProp(oneGroup(0, 3), RMSPropConfig{Momentum: 0.9, Centered: true})
-			return err
-		}, ""},
-		{"rmsprop lr", func() error { _, err := NewRMSProp(oneGroup(0, 3), RMSPropConfig{LR: -1}); return err }, "optim: learning rate -1 out of range [0, inf)"},
-		{"rmsprop alpha", func() error { _, err := NewRMSProp(oneGroup(0, 3), RMSPropConfig{Alpha: 1.5}); return err }, "optim: alpha 1.5 out of range [0, 1]"},
-		{"rmsprop eps", func() error { _, err := NewRMSProp(oneGroup(0, 3), RMSPropConfig{Eps: -1}); return err }, "optim: eps -1 out of range [0, inf)"},
-		{"rmsprop wd", func() error { _, err := NewRMSProp(oneGroup(0, 3), RMSPropConfig{WeightDecay: -1}); return err }, "optim: weight decay -1 out of range [0, inf)"},
-		{"rmsprop momentum", func() error { _, err := NewRMSProp(oneGroup(0, 3), RMSPropConfig{Momentum: 2}); return err }, "optim: momentum 2 out of range [0, 1)"},
-		{"adam ok", func() error { _, err := NewAdam(oneGroup(0, 3), AdamConfig{AMSGrad: true}); return err }, ""},
-		{"adam lr", func() error { _, err := NewAdam(oneGroup(0, 3), AdamConfig{LR: -1}); return err }, "optim: learning rate -1 out of range [0, inf)"},
-		{"adam beta1", func() error { _, err := NewAdam(oneGroup(0, 3), AdamConfig{Beta1: 1}); return err }, "optim: beta1 1 out of range [0, 1)"},
-		{"adam beta2", func() error { _, err := NewAdam(oneGroup(0, 3), AdamConfig{Beta2: -0.5}); return err }, "optim: beta2 -0.5 out of range [0, 1)"},
-		{"adam eps", func() error { _, err := NewAdam(oneGroup(0, 3), AdamConfig{Eps: -1}); return err }, "optim: eps -1 out of range [0, inf)"},
-		{"adam wd", func() error { _, err := NewAdam(oneGroup(0, 3), AdamConfig{WeightDecay: -1}); return err }, "optim: weight decay -1 out of range [0, inf)"},
-		{"adamw beta1", func() error { _, err := NewAdamW(oneGroup(0, 3), AdamConfig{Beta1: 1.2}); return err }, "optim: beta1 1.2 out of range [0, 1)"},
-		{"adamw wd", func() error { _, err := NewAdamW(oneGroup(0, 3), AdamConfig{WeightDecay: -1}); return err }, "optim: weight decay -1 out of range [0, inf)"},
-		{"no groups", func() error { _, err := NewAdam(nil, AdamConfig{}); return err }, "no parameter groups"},
+		{"adagrad ok", adagradWith(func(c *AdaGradConfig) {}), ""},
+		{"adagrad zero config", func() error { _, err := NewAdaGrad(oneGroup(0, 3), AdaGradConfig{}); return err }, "optim: eps 0 out of range (0, inf)"},
+		{"adagrad no lr", adagradWith(func(c *AdaGradConfig) { c.LR = 0 }), "no learning rate"},
+		{"adagrad lr", adagradWith(func(c *AdaGradConfig) { c.LR = -1 }), "optim: learning rate -1 out of range [0, inf)"},
+		{"adagrad lr decay", adagradWith(func(c *AdaGradConfig) { c.LRDecay = -1 }), "optim: lr decay -1 out of range [0, inf)"},
+		{"adagrad wd", adagradWith(func(c *AdaGradConfig) { c.WeightDecay = -1 }), "optim: weight decay -1 out of range [0, inf)"},
+		{"adagrad init", adagradWith(func(c *AdaGradConfig) { c.InitialAccumulatorValue = -1 }), "optim: initial accumulator value -1 out of range [0, inf)"},
+		{"adagrad eps", adagradWith(func(c *AdaGradConfig) { c.Eps = -1 }), "optim: eps -1 out of range (0, inf)"},
+		{"adagrad eps 0", adagradWith(func(c *AdaGradConfig) { c.Eps = 0 }), "optim: eps 0 out of range (0, inf)"},
+		{"rmsprop ok", rmspropWith(func(c *RMSPropConfig) { c.Momentum, c.Centered = 0.9, true }), ""},
+		{"rmsprop alpha 0", rmspropWith(func(c *RMSPropConfig) { c.Alpha = 0 }), ""},
+		{"rmsprop lr", rmspropWith(func(c *RMSPropConfig) { c.LR = -1 }), "optim: learning rate -1 out of range [0, inf)"},
+		{"rmsprop no lr", rmspropWith(func(c *RMSPropConfig) { c.LR = 0 }), "no learning rate"},
+		{"rmsprop alpha", rmspropWith(func(c *RMSPropConfig) { c.Alpha = 1.5 }), "optim: alpha 1.5 out of range [0, 1]"},
+		{"rmsprop eps", rmspropWith(func(c *RMSPropConfig) { c.Eps = -1 }), "optim: eps -1 out of range (0, inf)"},
+		{"rmsprop eps 0", rmspropWith(func(c *RMSPropConfig) { c.Eps = 0 }), "optim: eps 0 out of range (0, inf)"},
+		{"rmsprop wd", rmspropWith(func(c *RMSPropConfig) { c.WeightDecay = -1 }), "optim: weight decay -1 out of range [0, inf)"},
+		{"rmsprop momentum", rmspropWith(func(c *RMSPropConfig) { c.Momentum = 2 }), "optim: momentum 2 out of range [0, 1)"},
+		{"adam ok", adamWith(false, func(c *AdamConfig) { c.AMSGrad = true }), ""},
+		{"adam beta1 0", adamWith(false, func(c *AdamConfig) { c.Beta1 = 0 }), ""},
+		{"adam betas 0", adamWith(false, func(c *AdamConfig) { c.Beta1, c.Beta2 = 0, 0 }), ""},
+		{"adam no lr", adamWith(false, func(c *AdamConfig) { c.LR = 0 }), "no learning rate"},
+		{"adam eps only", func() error { _, err := NewAdam(oneGroup(0.1, 3), AdamConfig{}); return err }, "optim: eps 0 out of range (0, inf)"},
+		{"adam lr", adamWith(false, func(c *AdamConfig) { c.LR = -1 }), "optim: learning rate -1 out of range [0, inf)"},
+		{"adam beta1", adamWith(false, func(c *AdamConfig) { c.Beta1 = 1 }), "optim: beta1 1 out of range [0, 1)"},
+		{"adam beta1 nan", adamWith(false, func(c *AdamConfig) { c.Beta1 = nan }), "optim: beta1 NaN out of range [0, 1)"},
+		{"adam beta2", adamWith(false, func(c *AdamConfig) { c.Beta2 = -0.5 }), "optim: beta2 -0.5 out of range [0, 1)"},
+		{"adam eps", adamWith(false, func(c *AdamConfig) { c.Eps = -1 }), "optim: eps -1 out of range (0, inf)"},
+		{"adam eps nan", adamWith(false, func(c *AdamConfig) { c.Eps = nan }), "optim: eps NaN out of range (0, inf)"},
+		{"adam wd", adamWith(false, func(c *AdamConfig) { c.WeightDecay = -1 }), "optim: weight decay -1 out of range [0, inf)"},
+		{"adamw beta1", adamWith(true, func(c *AdamConfig) { c.Beta1 = 1.2 }), "optim: beta1 1.2 out of range [0, 1)"},
+		{"adamw wd", adamWith(true, func(c *AdamConfig) { c.WeightDecay = -1 }), "optim: weight decay -1 out of range [0, inf)"},
+		{"adamw eps 0", adamWith(true, func(c *AdamConfig) { c.Eps = 0 }), "optim: eps 0 out of range (0, inf)"},
+		{"no groups", func() error { _, err := NewAdam(nil, DefaultAdamConfig()); return err }, "no parameter groups"},
 		{"duplicate name", func() error {
 			g := oneGroup(0.1, 3, 3)
 			g[0].Params[1].Name = g[0].Params[0].Name
@@ -90,7 +134,26 @@ func TestConfigRange(t *testing.T) {
 		}, "has 3 elements but its gradient 4"},
 		{"factory unknown", func() error { _, err := New("lion", oneGroup(0.1, 3), Config{}); return err },
 			`optim: unknown optimizer "lion" (valid: sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw)`},
-		{"factory error", func() error { _, err := New("momentum", oneGroup(0.1, 3), Config{Momentum: 3}); return err }, "optim: momentum 3 out of range [0, 1)"},
+		{"factory error", func() error { _, err := New("momentum", oneGroup(0.1, 3), Config{Momentum: 3}); return err }, "optim: momentum 3 out of range (0, 1)"},
+		{"factory momentum 0", func() error { _, err := New("momentum", oneGroup(0.1, 3), Config{}); return err }, "optim: momentum 0 out of range (0, 1) (optimizer momentum needs momentum)"},
+		{"factory nesterov 0", func() error { _, err := New("nesterov", oneGroup(0.1, 3), Config{}); return err }, "optim: momentum 0 out of range (0, 1) (optimizer nesterov needs momentum)"},
+		{"factory sgd nesterov 0", func() error { _, err := New("sgd", oneGroup(0.1, 3), Config{Nesterov: true}); return err }, "Nesterov momentum requires"},
+		{"factory adam nesterov", func() error {
+			c, _ := DefaultConfig("adam")
+			c.Nesterov = true
+			_, err := New("adam", oneGroup(0.1, 3), c)
+			return err
+		}, "optim: Nesterov momentum applies to sgd only, not adam"},
+		{"factory adam eps 0", func() error { _, err := New("adam", oneGroup(0.1, 3), Config{Beta1: 0.9, Beta2: 0.999}); return err }, "optim: eps 0 out of range (0, inf)"},
+		{"factory adam beta2", func() error {
+			c, _ := DefaultConfig("adamw")
+			c.Beta2 = 1
+			_, err := New("adamw", oneGroup(0.1, 3), c)
+			return err
+		}, "optim: beta2 1 out of range [0, 1)"},
+		{"factory adagrad eps 0", func() error { _, err := New("adagrad", oneGroup(0.1, 3), Config{}); return err }, "optim: eps 0 out of range (0, inf)"},
+		{"factory rmsprop eps 0", func() error { _, err := New("rmsprop", oneGroup(0.1, 3), Config{}); return err }, "optim: eps 0 out of range (0, inf)"},
+		{"default unknown", func() error { _, err := DefaultConfig("lion"); return err }, `optim: unknown optimizer "lion"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,65 +171,78 @@ func TestConfigRange(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
+	tests := []struct {
+		name string
+		want Config
+	}{
+		{"sgd", Config{}},
+		{"momentum", Config{Momentum: 0.9}},
+		{"Nesterov", Config{Momentum: 0.9, Nesterov: true}},
+		{"adagrad", Config{LR: 1e-2, Eps: 1e-10}},
+		{"rmsprop", Config{LR: 1e-2, Eps: 1e-8}},
+		{"adam", Config{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}},
+		{" AdamW", Config{LR: 1e-3, WeightDecay: 1e-2, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}},
+	}
+	for _, tc := range tests {
+		got, err := DefaultConfig(tc.name)
+		if err != nil || got != tc.want {
+			t.Errorf("DefaultConfig(%q) = %+v, %v; want %+v", tc.name, got, err, tc.want)
+		}
+	}
+	if got, want := DefaultRMSPropConfig(), (RMSPropConfig{LR: 1e-2, Alpha: 0.99, Eps: 1e-8}); got != want {
+		t.Errorf("DefaultRMSPropConfig() = %+v, want %+v", got, want)
+	}
+	if got, want := DefaultAdaGradConfig(), (AdaGradConfig{LR: 1e-2, Eps: 1e-10}); got != want {
+		t.Errorf("DefaultAdaGradConfig() = %+v, want %+v", got, want)
+	}
+	if got, want := DefaultSGDConfig(), (SGDConfig{}); got != want {
+		t.Errorf("DefaultSGDConfig() = %+v, want %+v", got, want)
+	}
+
+	// Groups inherit the config's LR and weight decay; NoWeightDecay pins zero.
 	g := oneGroup(0, 3)
 	g[0].NoWeightDecay = true
 	g = append(g, oneGroup(0.5, 2)[0])
 	g[1].Params[0].Name = "q"
-	w, err := NewAdamW(g, AdamConfig{})
+	w, err := NewAdamW(g, DefaultAdamWConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := w.Config()
-	tests := []struct {
+	if c := w.Config(); c != DefaultAdamWConfig() {
+		t.Errorf("Config() = %+v, want %+v", c, DefaultAdamWConfig())
+	}
+	for _, tc := range []struct {
 		name      string
 		got, want float64
 	}{
-		{"adamw lr", cfg.LR, 1e-3},
-		{"adamw beta1", cfg.Beta1, 0.9},
-		{"adamw beta2", cfg.Beta2, 0.999},
-		{"adamw eps", cfg.Eps, 1e-8},
-		{"adamw wd", cfg.WeightDecay, 0.01},
 		{"group 0 lr", g[0].LR, 1e-3},
 		{"group 0 base lr", g[0].BaseLR, 1e-3},
 		{"group 0 wd (NoWeightDecay)", g[0].WeightDecay, 0},
 		{"group 1 lr", g[1].LR, 0.5},
 		{"group 1 base lr", g[1].BaseLR, 0.5},
 		{"group 1 wd", g[1].WeightDecay, 0.01},
-	}
-	r, _ := NewRMSProp(oneGroup(0, 3), RMSPropConfig{})
-	a, _ := NewAdaGrad(oneGroup(0, 3), AdaGradConfig{})
-	tests = append(tests,
-		struct {
-			name      string
-			got, want float64
-		}{"rmsprop alpha", r.Config().Alpha, 0.99},
-		struct {
-			name      string
-			got, want float64
-		}{"rmsprop eps", r.Config().Eps, 1e-8},
-		struct {
-			name      string
-			got, want float64
-		}{"rmsprop lr", r.Config().LR, 1e-2},
-		struct {
-			name      string
-			got, want float64
-		}{"adagrad eps", a.Config().Eps, 1e-10},
-		struct {
-			name      string
-			got, want float64
-		}{"adagrad lr", a.Config().LR, 1e-2},
-	)
-	for _, tc := range tests {
+	} {
 		if tc.got != tc.want {
 			t.Errorf("%s = %v, want %v", tc.name, tc.got, tc.want)
 		}
+	}
+	// AdamW with weight decay 0 has none (zero means zero).
+	c := DefaultAdamWConfig()
+	c.WeightDecay = 0
+	g = oneGroup(0, 3)
+	if _, err := NewAdamW(g, c); err != nil || g[0].WeightDecay != 0 {
+		t.Errorf("AdamW weight decay 0: group decay %v, err %v; want 0", g[0].WeightDecay, err)
 	}
 }
 
 func TestFactory(t *testing.T) {
 	for _, name := range Names {
-		o, err := New(strings.ToUpper(name), oneGroup(0.1, 5), Config{LR: 0.1})
+		cfg, err := DefaultConfig(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.LR = 0.1
+		o, err := New(strings.ToUpper(name), oneGroup(0.1, 5), cfg)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -175,13 +251,39 @@ func TestFactory(t *testing.T) {
 			t.Errorf("%s: empty state", name)
 		}
 	}
-	o, _ := New("nesterov", oneGroup(0.1, 5), Config{})
+	cfg, _ := DefaultConfig("nesterov")
+	o, _ := New("nesterov", oneGroup(0.1, 5), cfg)
 	if c := o.(*SGD).Config(); c.Momentum != 0.9 || !c.Nesterov {
 		t.Errorf("nesterov config = %+v, want momentum 0.9 with Nesterov", c)
 	}
-	o, _ = New("momentum", oneGroup(0.1, 5), Config{})
+	o, _ = New("nesterov", oneGroup(0.1, 5), Config{Momentum: 0.8})
+	if c := o.(*SGD).Config(); c.Momentum != 0.8 || !c.Nesterov {
+		t.Errorf("nesterov config = %+v, want momentum 0.8 with Nesterov", c)
+	}
+	o, _ = New("sgd", oneGroup(0.1, 5), Config{Momentum: 0.7, Nesterov: true})
+	if c := o.(*SGD).Config(); c.Momentum != 0.7 || !c.Nesterov {
+		t.Errorf("sgd with Nesterov: config = %+v, want momentum 0.7 with Nesterov", c)
+	}
+	cfg, _ = DefaultConfig("momentum")
+	o, _ = New("momentum", oneGroup(0.1, 5), cfg)
 	if c := o.(*SGD).Config(); c.Momentum != 0.9 || c.Nesterov {
 		t.Errorf("momentum config = %+v, want momentum 0.9 without Nesterov", c)
+	}
+	o, _ = New("sgd", oneGroup(0.1, 5), Config{})
+	if c := o.(*SGD).Config(); c.Momentum != 0 || c.Nesterov {
+		t.Errorf("sgd config = %+v, want plain SGD", c)
+	}
+	cfg, _ = DefaultConfig("adam")
+	cfg.Beta1, cfg.Beta2, cfg.Eps, cfg.WeightDecay = 0, 0.5, 1e-3, 0.25
+	o, _ = New("adam", oneGroup(0.1, 5), cfg)
+	if c := o.(*Adam).Config(); c != (AdamConfig{LR: cfg.LR, Beta1: 0, Beta2: 0.5, Eps: 1e-3, WeightDecay: 0.25}) || o.(*Adam).Decoupled() {
+		t.Errorf("adam config = %+v, want the Config's values as given", c)
+	}
+	cfg, _ = DefaultConfig("rmsprop")
+	cfg.Momentum, cfg.Eps = 0.5, 1e-4
+	o, _ = New("rmsprop", oneGroup(0.1, 5), cfg)
+	if c := o.(*RMSProp).Config(); c != (RMSPropConfig{LR: 1e-2, Alpha: 0.99, Eps: 1e-4, Momentum: 0.5}) {
+		t.Errorf("rmsprop config = %+v", c)
 	}
 }
 
@@ -189,7 +291,7 @@ func TestNilGradSkipped(t *testing.T) {
 	g := oneGroup(0.1, 4, 4)
 	g[0].Params[1].Grad = nil
 	before := append([]float32(nil), g[0].Params[1].Value.Data()...)
-	o, err := NewAdam(g, AdamConfig{})
+	o, err := NewAdam(g, DefaultAdamConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,12 +360,12 @@ var benchCases = []struct {
 }{
 	{"sgd", "sgd", Config{LR: 0.01}},
 	{"sgd_wd", "sgd", Config{LR: 0.01, WeightDecay: 5e-4}},
-	{"nesterov_wd", "nesterov", Config{LR: 0.01, WeightDecay: 5e-4}},
-	{"momentum", "momentum", Config{LR: 0.01}},
-	{"adagrad", "adagrad", Config{}},
-	{"rmsprop", "rmsprop", Config{Momentum: 0.9}},
-	{"adam", "adam", Config{}},
-	{"adamw", "adamw", Config{}},
+	{"nesterov_wd", "nesterov", Config{LR: 0.01, WeightDecay: 5e-4, Momentum: 0.9}},
+	{"momentum", "momentum", Config{LR: 0.01, Momentum: 0.9}},
+	{"adagrad", "adagrad", Config{LR: 1e-2, Eps: 1e-10}},
+	{"rmsprop", "rmsprop", Config{LR: 1e-2, Eps: 1e-8, Momentum: 0.9}},
+	{"adam", "adam", Config{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}},
+	{"adamw", "adamw", Config{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 1e-2}},
 }
 
 func TestStepAllocs(t *testing.T) {
@@ -277,7 +379,7 @@ func TestStepAllocs(t *testing.T) {
 			t.Errorf("%s: Step allocates %v times, want 0", bc.name, n)
 		}
 	}
-	for _, cfg := range []RMSPropConfig{{Centered: true}, {Centered: true, Momentum: 0.5}} {
+	for _, cfg := range []RMSPropConfig{{Alpha: 0.99, Eps: 1e-8, Centered: true}, {Alpha: 0.99, Eps: 1e-8, Centered: true, Momentum: 0.5}} {
 		o, _ := NewRMSProp(oneGroup(0.01, 100), cfg)
 		o.Step()
 		if n := testing.AllocsPerRun(10, o.Step); n != 0 {
@@ -286,13 +388,17 @@ func TestStepAllocs(t *testing.T) {
 	}
 	// Large parameters take the worker-pool path.
 	for _, name := range Names {
-		o, _ := New(name, oneGroup(0.01, 5*parallelGrain+3, 10), Config{LR: 0.1, WeightDecay: 1e-3})
+		cfg, _ := DefaultConfig(name)
+		cfg.LR, cfg.WeightDecay = 0.1, 1e-3
+		o, _ := New(name, oneGroup(0.01, 5*parallelGrain+3, 10), cfg)
 		o.Step()
 		if n := testing.AllocsPerRun(5, o.Step); n != 0 {
 			t.Errorf("%s on a large parameter: Step allocates %v times, want 0", name, n)
 		}
 	}
-	o, _ := NewAdam(oneGroup(0.01, 100), AdamConfig{AMSGrad: true})
+	amsgrad := DefaultAdamConfig()
+	amsgrad.AMSGrad = true
+	o, _ := NewAdam(oneGroup(0.01, 100), amsgrad)
 	o.Step()
 	if n := testing.AllocsPerRun(10, o.Step); n != 0 {
 		t.Errorf("amsgrad: Step allocates %v times, want 0", n)
@@ -324,8 +430,10 @@ func BenchmarkStepMLP(b *testing.B) {
 func TestSetMomentum(t *testing.T) {
 	sgd, _ := NewSGD(oneGroup(0.1, 3), SGDConfig{Momentum: 0.9, Nesterov: true})
 	plain, _ := NewSGD(oneGroup(0.1, 3), SGDConfig{})
-	rms, _ := NewRMSProp(oneGroup(0.1, 3), RMSPropConfig{Momentum: 0.5})
-	adam, _ := NewAdam(oneGroup(0.1, 3), AdamConfig{})
+	rmsCfg := DefaultRMSPropConfig()
+	rmsCfg.Momentum = 0.5
+	rms, _ := NewRMSProp(oneGroup(0.1, 3), rmsCfg)
+	adam, _ := NewAdam(oneGroup(0.1, 3), DefaultAdamConfig())
 	tests := []struct {
 		name string
 		o    MomentumSetter
@@ -379,7 +487,9 @@ func TestConverges(t *testing.T) {
 	}
 	for _, tc := range tests {
 		x, g := tensor.New(n), tensor.New(n)
-		o, err := New(tc.name, []*Group{{Params: []Param{{Name: "x", Value: x, Grad: g}}, NoWeightDecay: true}}, Config{LR: tc.lr})
+		cfg, _ := DefaultConfig(tc.name)
+		cfg.LR = tc.lr
+		o, err := New(tc.name, []*Group{{Params: []Param{{Name: "x", Value: x, Grad: g}}, NoWeightDecay: true}}, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

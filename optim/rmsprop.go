@@ -2,15 +2,16 @@ package optim
 
 import "math"
 
-// RMSPropConfig configures RMSProp. Zero values are the documented defaults (PyTorch's).
+// RMSPropConfig configures RMSProp. Every value is used as given (zero means zero);
+// DefaultRMSPropConfig returns PyTorch's defaults.
 type RMSPropConfig struct {
-	// LR is the learning rate of groups whose LR is zero; zero means 0.01.
+	// LR is the learning rate of groups whose LR is zero (default 0.01). A group left with
+	// no learning rate is an error.
 	LR float64
-	// Alpha in [0, 1] is the smoothing constant of the squared-gradient average; zero
-	// means 0.99 (for α = 0 exactly, pass math.SmallestNonzeroFloat64, which is 0 in
-	// float32 arithmetic).
+	// Alpha in [0, 1] is the smoothing constant of the squared-gradient average (default
+	// 0.99).
 	Alpha float64
-	// Eps > 0 is added to the denominator; zero means 1e-8.
+	// Eps > 0 is added to the denominator (default 1e-8).
 	Eps float64
 	// WeightDecay λ >= 0 (coupled) for groups whose WeightDecay is zero; default 0.
 	WeightDecay float64
@@ -19,6 +20,12 @@ type RMSPropConfig struct {
 	// Centered divides by an estimate of the gradient's variance instead of its second
 	// moment (Graves 2013).
 	Centered bool
+}
+
+// DefaultRMSPropConfig returns torch.optim.RMSprop's defaults: LR 0.01, alpha 0.99,
+// eps 1e-8, no weight decay, no momentum, not centered.
+func DefaultRMSPropConfig() RMSPropConfig {
+	return RMSPropConfig{LR: 1e-2, Alpha: 0.99, Eps: 1e-8}
 }
 
 // RMSProp is Hinton's RMSProp (Lecture 6e of "Neural Networks for Machine Learning",
@@ -42,17 +49,9 @@ type RMSProp struct {
 	c          rmsCoef
 }
 
-// NewRMSProp validates cfg and returns an RMSProp optimizer over groups.
+// NewRMSProp validates cfg and returns an RMSProp optimizer over groups; cfg is used as
+// given (start from DefaultRMSPropConfig).
 func NewRMSProp(groups []*Group, cfg RMSPropConfig) (*RMSProp, error) {
-	if cfg.LR == 0 {
-		cfg.LR = 1e-2
-	}
-	if cfg.Alpha == 0 {
-		cfg.Alpha = 0.99
-	}
-	if cfg.Eps == 0 {
-		cfg.Eps = 1e-8
-	}
 	inf := math.Inf(1)
 	if err := checkRange("learning rate", cfg.LR, 0, inf, false); err != nil {
 		return nil, err
@@ -60,7 +59,7 @@ func NewRMSProp(groups []*Group, cfg RMSPropConfig) (*RMSProp, error) {
 	if err := checkRange("alpha", cfg.Alpha, 0, 1, true); err != nil {
 		return nil, err
 	}
-	if err := checkRange("eps", cfg.Eps, 0, inf, false); err != nil {
+	if err := checkOpen("eps", cfg.Eps, 0, inf); err != nil {
 		return nil, err
 	}
 	if err := checkRange("weight decay", cfg.WeightDecay, 0, inf, false); err != nil {
@@ -79,7 +78,7 @@ func NewRMSProp(groups []*Group, cfg RMSPropConfig) (*RMSProp, error) {
 		o.iAvg = len(bufs)
 		bufs = append(bufs, "grad_avg")
 	}
-	b, err := newBase("rmsprop", groups, cfg.LR, cfg.WeightDecay, false, bufs, 0)
+	b, err := newBase("rmsprop", groups, cfg.LR, cfg.WeightDecay, bufs, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +87,7 @@ func NewRMSProp(groups []*Group, cfg RMSPropConfig) (*RMSProp, error) {
 	return o, nil
 }
 
-// Config returns the configuration with defaults filled in.
+// Config returns the configuration the optimizer was built with.
 func (o *RMSProp) Config() RMSPropConfig { return o.cfg }
 
 // Step applies one RMSProp update to every parameter that has a gradient.

@@ -5,7 +5,8 @@ import (
 	"math"
 )
 
-// SGDConfig configures SGD. Zero values are the documented defaults.
+// SGDConfig configures SGD. Every value is used as given; the zero value (plain SGD, no
+// weight decay) is PyTorch's default, DefaultSGDConfig.
 type SGDConfig struct {
 	// LR is the learning rate of groups whose LR is zero. SGD has no default learning
 	// rate (PyTorch's lr is required): a group left without one is an error.
@@ -19,6 +20,10 @@ type SGDConfig struct {
 	// Nesterov selects Nesterov momentum; it requires Momentum > 0 and Dampening 0.
 	Nesterov bool
 }
+
+// DefaultSGDConfig returns torch.optim.SGD's defaults: no momentum, dampening or weight
+// decay, and no learning rate (PyTorch requires one: set LR or each Group.LR).
+func DefaultSGDConfig() SGDConfig { return SGDConfig{} }
 
 // SGD is stochastic gradient descent with optional momentum, dampening, Nesterov momentum
 // and coupled (L2) weight decay, exactly PyTorch 1.13's torch.optim.SGD. Per parameter and
@@ -73,7 +78,7 @@ func NewSGD(groups []*Group, cfg SGDConfig) (*SGD, error) {
 	if cfg.Momentum > 0 {
 		bufs = []string{"momentum_buffer"}
 	}
-	b, err := newBase("sgd", groups, cfg.LR, cfg.WeightDecay, true, bufs, 0)
+	b, err := newBase("sgd", groups, cfg.LR, cfg.WeightDecay, bufs, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -105,7 +105,9 @@ func TestThreadsIdentical(t *testing.T) {
 	run := func(threads int) []float32 {
 		kernel.SetThreads(threads)
 		g := oneGroup(0.01, 3*parallelGrain+5)
-		o, err := NewAdam(g, AdamConfig{WeightDecay: 1e-3})
+		cfg := DefaultAdamConfig()
+		cfg.WeightDecay = 1e-3
+		o, err := NewAdam(g, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

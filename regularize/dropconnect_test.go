@@ -203,7 +203,7 @@ func TestAddDropConnect(t *testing.T) {
 			t.Fatalf("%s: eval output shape %v", c.model, s)
 		}
 	}
-	m, _ := nn.Build("cnn", nn.ModelConfig{InShape: []int{1, 8, 8}, Classes: 3}, rng.New(1))
+	m, _ := nn.Build("cnn", nn.ModelConfig{InShape: []int{1, 8, 8}, Classes: 3, Dropout: 0.5}, rng.New(1))
 	if n, err := regularize.AddDropConnectConv(m, regularize.DropConnectConfig{P: 0.3}, rng.New(2)); err != nil || n != 2 {
 		t.Fatalf("AddDropConnectConv wrapped %d, %v; want 2", n, err)
 	}

@@ -187,7 +187,7 @@ func TestDropoutConfigErrors(t *testing.T) {
 // output is then the old eval output with the last two hidden layers' activations scaled
 // by q, and the state dict is unchanged.
 func TestReplaceDropout(t *testing.T) {
-	m, err := nn.Build("mlp", nn.ModelConfig{InShape: []int{1, 4, 4}, Classes: 3}, rng.New(2))
+	m, err := nn.Build("mlp", nn.ModelConfig{InShape: []int{1, 4, 4}, Classes: 3, Dropout: 0.2}, rng.New(2))
 	if err != nil {
 		t.Fatal(err)
 	}

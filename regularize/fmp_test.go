@@ -201,7 +201,7 @@ func TestFMPValuesAndDeterminism(t *testing.T) {
 }
 
 func TestReplaceMaxPoolCNN(t *testing.T) {
-	m, err := nn.Build("cnn", nn.ModelConfig{InShape: []int{1, 12, 12}, Classes: 3}, rng.New(1))
+	m, err := nn.Build("cnn", nn.ModelConfig{InShape: []int{1, 12, 12}, Classes: 3, Dropout: 0.5}, rng.New(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,8 +217,8 @@ func TestReplaceMaxPoolCNN(t *testing.T) {
 	ag.Sum(y).Backward()
 	// Disjoint regions at ratio 1/2 on even sizes are exactly 2×2 max pooling: the model
 	// then computes what the original (with its pooling fused into batch norm) does.
-	ref, _ := nn.Build("cnn", nn.ModelConfig{InShape: []int{1, 12, 12}, Classes: 3}, rng.New(1))
-	m2, _ := nn.Build("cnn", nn.ModelConfig{InShape: []int{1, 12, 12}, Classes: 3}, rng.New(1))
+	ref, _ := nn.Build("cnn", nn.ModelConfig{InShape: []int{1, 12, 12}, Classes: 3, Dropout: 0.5}, rng.New(1))
+	m2, _ := nn.Build("cnn", nn.ModelConfig{InShape: []int{1, 12, 12}, Classes: 3, Dropout: 0.5}, rng.New(1))
 	if _, err := regularize.ReplaceMaxPool(m2, regularize.FractionalMaxPool2DConfig{Regions: regularize.Disjoint}, rng.New(2)); err != nil {
 		t.Fatal(err)
 	}

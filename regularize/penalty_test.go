@@ -169,6 +169,11 @@ func trajectory(t *testing.T, mk func([]*optim.Group) (optim.Optimizer, error), 
 // (AdamW) is a different method for an adaptive optimizer.
 func TestDecoupledDiffersFromL2(t *testing.T) {
 	const lam, lr, steps = 0.1, 0.01, 30
+	adamCfg := func(wd float64) optim.AdamConfig {
+		c := optim.DefaultAdamConfig()
+		c.LR, c.WeightDecay = lr, wd
+		return c
+	}
 	sgdL2 := trajectory(t, func(g []*optim.Group) (optim.Optimizer, error) {
 		return optim.NewSGD(g, optim.SGDConfig{LR: lr})
 	}, regularize.PenaltyConfig{L2: lam}, steps)
@@ -176,13 +181,13 @@ func TestDecoupledDiffersFromL2(t *testing.T) {
 		return optim.NewSGD(g, optim.SGDConfig{LR: lr, WeightDecay: lam})
 	}, regularize.PenaltyConfig{}, steps)
 	adamL2 := trajectory(t, func(g []*optim.Group) (optim.Optimizer, error) {
-		return optim.NewAdam(g, optim.AdamConfig{LR: lr})
+		return optim.NewAdam(g, adamCfg(0))
 	}, regularize.PenaltyConfig{L2: lam}, steps)
 	adamWD := trajectory(t, func(g []*optim.Group) (optim.Optimizer, error) {
-		return optim.NewAdam(g, optim.AdamConfig{LR: lr, WeightDecay: lam})
+		return optim.NewAdam(g, adamCfg(lam))
 	}, regularize.PenaltyConfig{}, steps)
 	adamW := trajectory(t, func(g []*optim.Group) (optim.Optimizer, error) {
-		return optim.NewAdamW(g, optim.AdamConfig{LR: lr, WeightDecay: lam})
+		return optim.NewAdamW(g, adamCfg(lam))
 	}, regularize.PenaltyConfig{}, steps)
 	if e := maxRelErr(sgdL2, sgdWD); e > 1e-5 {
 		t.Errorf("SGD: L2 in the loss vs weight_decay differ by %g (want equal)", e)

@@ -31,7 +31,11 @@ func main() {
 	flag.Parse()
 	kernel.SetThreads(*threads)
 	root := rng.New(1)
-	m, err := nn.Build(*model, nn.ModelConfig{}, root.Split())
+	cfg, err := nn.DefaultModelConfig(*model)
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := nn.Build(*model, cfg, root.Split())
 	if err != nil {
 		log.Fatal(err)
 	}
