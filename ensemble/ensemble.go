@@ -1,23 +1,33 @@
-// Package ensemble combines several models into one predictor and averages weights.
+// Package ensemble combines several models into one predictor: independent ensembles,
+// snapshot ensembles, and the manifests that list their members.
 //
-// Four ways to buy accuracy with more than one set of weights:
+// Use: load an ensemble folder written by training (recipe.Ensemble, recipe.Snapshot or
+// by hand with SaveMember and Manifest.Write) and evaluate or predict with it:
+//
+//	e, man, err := ensemble.Load("runs/ens", nil, ensemble.Config{})
+//	rep, err := e.Evaluate(testSet) // each member, their mean, and the ensemble
+//	probs, err := e.Predict(x)      // averaged class probabilities of a batch
+//
+// or score members' logits directly with Score (see its Example).
+//
+// Two ways to buy accuracy with more than one set of weights live here:
 //
 //   - Independent ensembles: K members trained from different seeds (optionally with
-//     different hyperparameters), their predicted probabilities averaged (Ensemble,
-//     Run/Plan for training members in parallel). An ensemble of K models costs K
-//     trainings.
+//     different hyperparameters), their predicted probabilities averaged (Ensemble).
+//     Run and Plan train members in parallel (on internal/workpool) with a thread split
+//     that keeps every member bit-identical to its run alone; MemberBytes,
+//     AvailableMemory and MaxParallel cap the parallelism by memory. An ensemble of K
+//     models costs K trainings.
 //   - Snapshot ensembles (Huang et al. 2017, "Snapshot Ensembles: Train 1, get M for
 //     free", arXiv:1704.00109): one run with a cosine schedule with warm restarts (SGDR,
-//     Loshchilov & Hutter 2017); the model at the end of each cycle, where the learning
-//     rate is near zero and the weights sit in a local minimum, is saved (Snapshots) and
-//     the last M snapshots are ensembled — at the training cost of one model.
-//   - Polyak averaging (Polyak & Juditsky 1992) as an exponential moving average of the
-//     weights during training (EMA), evaluated with the averaged weights.
-//   - Stochastic weight averaging (Izmailov et al. 2018, "Averaging Weights Leads to
-//     Wider Optima and Better Generalization", arXiv:1803.05407): an equal average of the
-//     weights at epoch or cycle ends under a constant or cyclic learning rate (SWA,
-//     SWALR), followed by recomputing the batch-norm statistics of the averaged weights
-//     (RefreshBatchNorm).
+//     Loshchilov & Hutter 2017, SnapshotSchedule); the model at the end of each cycle,
+//     where the learning rate is near zero and the weights sit in a local minimum, is
+//     saved (Snapshots) and the last M snapshots are ensembled — at the training cost of
+//     one model.
+//
+// Weight averaging (Polyak/EMA, SWA with its learning rate and batch-norm refresh) is
+// package average: trainer callbacks with checkpointed state. An averaged model saved
+// with SaveAveraged can be a member like any other.
 //
 // Members and snapshots are safetensors files listed by a manifest (ensemble.json) with
 // relative paths and SHA-256 checksums, so an ensemble folder can be moved and reloaded

@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/temperml/temper/ag"
 	"github.com/temperml/temper/data"
 	"github.com/temperml/temper/nn"
 	"github.com/temperml/temper/optim"
@@ -119,10 +118,3 @@ func equalFloats(a, b []float32) bool {
 }
 
 var _ = schedule.Schedule(nil)
-
-// forwardConst runs m on x without gradients and returns a copy of the output.
-func forwardConst(m nn.Module, x *tensor.Tensor) []float32 {
-	tp := ag.NewTape()
-	tp.SetNoGrad(true)
-	return append([]float32(nil), m.Forward(tp.Const(x)).Value.Contiguous().Data()...)
-}

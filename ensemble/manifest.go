@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -323,4 +324,21 @@ func Load(p string, build BuildFunc, cfg Config) (*Ensemble, *Manifest, error) {
 		return nil, nil, err
 	}
 	return e, man, nil
+}
+
+// SaveAveraged writes a state dict (an averaged model's, such as average.EMA.StateDict or
+// average.SWA.StateDict) to dir/mb.Path like SaveMember and sets mb.SHA256. A non-finite
+// value is an error.
+func SaveAveraged(dir string, mb *Member, sd []nn.NamedTensor, meta map[string]string) error {
+	if err := checkRel(mb.Path); err != nil {
+		return fmt.Errorf("ensemble: member %s: %v", mb.Name, err)
+	}
+	for _, e := range sd {
+		for _, v := range e.T.Data() {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("ensemble: member %s: %s holds a non-finite value", mb.Name, e.Name)
+			}
+		}
+	}
+	return saveTensors(dir, mb, sd, meta)
 }

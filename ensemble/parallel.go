@@ -9,19 +9,19 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/temperml/temper/ag"
+	"github.com/temperml/temper/internal/workpool"
 	"github.com/temperml/temper/loss"
 	"github.com/temperml/temper/nn"
 	"github.com/temperml/temper/tensor"
 )
 
 // Plan divides threads between members trained at the same time: workers members train
-// concurrently, each with kernelThreads threads for its kernels (internal/kernel's
-// thread count is process-wide, so it is the same for all). kernelThreads is
-// threads/min(threads, members) and workers is min(threads, members, maxParallel)
-// (maxParallel 0: no limit; a cap from --parallel or from the memory available).
+// concurrently, each with kernelThreads threads for its kernels (the trainer's
+// Config.Threads). kernelThreads is threads/min(threads, members) and workers is
+// min(threads, members, maxParallel) (maxParallel 0: no limit; a cap from --parallel or
+// from the memory available, MaxParallel).
 //
 // A member's result depends only on its seed, its configuration and kernelThreads (the
 // kernels split work by thread count, never by scheduling), and kernelThreads depends
@@ -38,66 +38,18 @@ func Plan(threads, members, maxParallel int) (workers, kernelThreads int) {
 	return workers, kernelThreads
 }
 
-// Run calls fn(ctx, i) for i in [0, n) on workers goroutines (members in index order as
-// workers free up). The first failure cancels the context of the others; Run returns
-// the error of the lowest failing index (with its index), or nil.
+// Run calls fn(ctx, i) for every member i in [0, n) on at most workers goroutines
+// (internal/workpool: members handed out in index order as workers free up). The first
+// failure cancels the context of the others and no further member starts; Run returns
+// the error of the lowest failing member ("ensemble: member I: ..."; a panic becomes an
+// error), not the cancellations it caused, or ctx's error if ctx was cancelled.
 func Run(ctx context.Context, n, workers int, fn func(ctx context.Context, i int) error) error {
-	if ctx == nil {
-		ctx = context.Background()
+	err := workpool.Run(ctx, n, workers, fn)
+	var te *workpool.TaskError
+	if errors.As(err, &te) {
+		return fmt.Errorf("ensemble: member %d: %w", te.Index, te.Err)
 	}
-	parent := ctx
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	workers = max(1, min(workers, n))
-	errs := make([]error, n)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				err := func() (err error) {
-					defer func() {
-						if r := recover(); r != nil {
-							err = fmt.Errorf("panic: %v", r)
-						}
-					}()
-					return fn(ctx, i)
-				}()
-				if err != nil {
-					errs[i] = err
-					cancel()
-				}
-			}
-		}()
-	}
-	for i := 0; i < n && ctx.Err() == nil; i++ {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-		}
-	}
-	close(next)
-	wg.Wait()
-	for i, err := range errs {
-		// A cancellation caused by another member's failure is not the cause.
-		if err != nil && !(errors.Is(err, context.Canceled) && realFailure(errs, i)) {
-			return fmt.Errorf("ensemble: member %d: %w", i, err)
-		}
-	}
-	return parent.Err()
-}
-
-// realFailure reports whether a member other than i failed with an error other than a
-// cancellation.
-func realFailure(errs []error, i int) bool {
-	for j, e := range errs {
-		if j != i && e != nil && !errors.Is(e, context.Canceled) {
-			return true
-		}
-	}
-	return false
+	return err
 }
 
 // MemberBytes estimates the memory one member needs while training on batches like x:

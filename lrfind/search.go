@@ -11,6 +11,7 @@ import (
 	"github.com/temperml/temper/ag"
 	"github.com/temperml/temper/data"
 	"github.com/temperml/temper/internal/kernel"
+	"github.com/temperml/temper/internal/workpool"
 	"github.com/temperml/temper/nn"
 	"github.com/temperml/temper/optim"
 	"github.com/temperml/temper/rng"
@@ -306,54 +307,31 @@ func rank(trials []Trial) []Trial {
 	return r
 }
 
-// runTrials runs trials (filling in their results) with up to cfg.Parallel goroutines.
+// runTrials runs trials (filling in their results) with up to cfg.Parallel at once on
+// internal/workpool. The first failure cancels the others; the error is the lowest
+// failing trial's, not the cancellations it caused.
 func runTrials(ctx context.Context, build Builder, trainPart, valPart data.Dataset, trials []Trial, orderSeed uint64, cfg SearchConfig) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	jobs := make(chan int)
-	errs := make([]error, len(trials))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for w := 0; w < min(cfg.Parallel, len(trials)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				if err := runTrial(ctx, build, trainPart, valPart, &trials[i], orderSeed, cfg); err != nil {
-					errs[i] = err
-					cancel()
-					continue
-				}
-				if cfg.OnTrial != nil {
-					mu.Lock()
-					cfg.OnTrial(trials[i])
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i := range trials {
-		if ctx.Err() != nil {
-			break
-		}
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil && !errors.Is(err, context.Canceled) {
+	var mu sync.Mutex // serializes OnTrial
+	err := workpool.Run(ctx, len(trials), cfg.Parallel, func(ctx context.Context, i int) error {
+		if err := runTrial(ctx, build, trainPart, valPart, &trials[i], orderSeed, cfg); err != nil {
 			return err
 		}
-	}
-	if err := ctx.Err(); err != nil {
-		for _, err := range errs {
-			if err != nil {
-				return err
-			}
+		if cfg.OnTrial != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			cfg.OnTrial(trials[i])
 		}
+		return nil
+	})
+	var te *workpool.TaskError
+	if !errors.As(err, &te) {
 		return err
 	}
-	return nil
+	var pe *workpool.PanicError
+	if errors.As(te.Err, &pe) { // runTrial recovers its own panics: this one is OnTrial's
+		return fmt.Errorf("lrfind: trial %d: OnTrial: %w", trials[te.Index].Index, te.Err)
+	}
+	return te.Err
 }
 
 // runTrial trains one trial for the budget and evaluates it on the held-out part.
