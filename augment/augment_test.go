@@ -413,22 +413,22 @@ func TestParseErrors(t *testing.T) {
 		msg  string
 	}{
 		{"", 0, "", "empty spec"},
-		{"flip:h+crop:pad=x", 12, "pad=x", "integer"},
-		{"flip:h++crop:pad=4", 7, "", "empty op"},
+		{"flip:h+crop:pad=x", 16, "x", `want an integer in [0, 2^20] for pad, got "x"`},
+		{"flip:h++crop:pad=4", 7, "+", `want an op name`},
 		{"flip:h+blur:r=2", 7, "blur", "unknown op"},
-		{"crop:pad=4,mode=wrap", 11, "mode=wrap", "zero, reflect or edge"},
-		{"jitter:b=0.2,q=1", 13, "q=1", "no option"},
-		{"jitter:h=0.7", 7, "h=0.7", "[0, 0.5]"},
-		{"rotate", 0, "rotate", "needs option deg"},
-		{"rotate:deg=", 7, "deg=", "no value"},
+		{"crop:pad=4,mode=wrap", 16, "wrap", "zero|reflect|edge"},
+		{"jitter:b=0.2,q=1", 13, "q=1", `no option "q" (it takes b, brightness, c, contrast`},
+		{"jitter:h=0.7", 9, "0.7", "[0, 0.5]"},
+		{"rotate", 0, "rotate", "needs deg="},
+		{"rotate:deg=", 11, "", `want a value for option "deg", got the end`},
 		{"crop:pad=4,pad=2", 11, "pad=2", "twice"},
 		{"mixup+cutmix", 6, "cutmix", "only one batch-level"},
 		{"mixup+flip:h", 6, "flip:h", "after the batch-level"},
-		{"flip:", 0, "flip:", "no options"},
-		{"flip:h,", 7, "flip:h,", "empty option"},
-		{"cutout:size=0", 7, "size=0", "[1,"},
+		{"flip:", 5, "", "want an option name"},
+		{"flip:h,", 7, "", "want an option name"},
+		{"cutout:size=0", 12, "0", "[1,"},
 		{"translate:px=1,frac=0.1", 0, "translate:px=1,frac=0.1", "exactly one"},
-		{"flip:p=0", 5, "p=0", "(0, 1]"},
+		{"flip:p=0", 7, "0", "(0, 1]"},
 	} {
 		_, err := augment.Parse(c.spec)
 		var se *augment.SpecError
@@ -440,7 +440,7 @@ func TestParseErrors(t *testing.T) {
 			t.Errorf("Parse(%q): pos %d fragment %q msg %q; want pos %d fragment %q msg containing %q",
 				c.spec, se.Pos, se.Fragment, se.Msg, c.pos, c.frag, c.msg)
 		}
-		if !strings.Contains(err.Error(), "byte") {
+		if !strings.Contains(err.Error(), "at column") {
 			t.Errorf("error %q does not give the position", err)
 		}
 	}

@@ -31,5 +31,5 @@ func Example() {
 	fmt.Println(err)
 	// Output:
 	// crop:pad=2+rotate:deg=10+mixup:alpha=0.2 true
-	// augment: bad spec "flip:h+crop:pad=x" at byte 12 ("pad=x"): crop option pad wants an integer in [0, 1048576], not "x"
+	// augment "flip:h+crop:pad=x": at column 17: want an integer in [0, 2^20] for pad, got "x"
 }

@@ -2,11 +2,9 @@ package augment
 
 import (
 	"errors"
-	"fmt"
-	"math"
-	"strconv"
 	"strings"
 
+	"github.com/temperml/temper/internal/spec"
 	"github.com/temperml/temper/rng"
 )
 
@@ -14,20 +12,28 @@ import (
 var ErrSpec = errors.New("augment: bad spec")
 
 // SpecError reports a malformed SPEC: the byte position (0-based) and text of the
-// offending fragment and what was expected.
+// offending fragment and what was wanted there. Its message gives the column:
+//
+//	augment "crop:pad=x": at column 10: want an integer in [0, 2^20] for pad, got "x"
 type SpecError struct {
 	Spec     string
 	Pos      int
-	Fragment string
+	Fragment string // "" for a missing token, e.g. at the end
 	Msg      string
 }
 
-func (e *SpecError) Error() string {
-	return fmt.Sprintf("augment: bad spec %q at byte %d (%q): %s", e.Spec, e.Pos, e.Fragment, e.Msg)
-}
+func (e *SpecError) Error() string { return spec.Format("augment", e.Spec, e.Pos, e.Msg) }
+
+// Caret returns the spec and, under it, a line marking the fragment with '^~~', for
+// printing below the error on a terminal.
+func (e *SpecError) Caret() string { return spec.Caret(e.Spec, e.Pos, e.Pos+len(e.Fragment)) }
 
 // Unwrap returns ErrSpec.
 func (e *SpecError) Unwrap() error { return ErrSpec }
+
+func specError(e *spec.Error) *SpecError {
+	return &SpecError{Spec: e.Spec, Pos: e.Pos, Fragment: e.Fragment(), Msg: e.Msg}
+}
 
 // Pipeline is a parsed SPEC: per-example transforms applied in order, then at most one
 // batch-level transform (mixup or cutmix).
@@ -78,290 +84,180 @@ cutout:size=S[,n=1]         zero S×S squares at random centers
 mixup:alpha=0.2             batch-level: blend pairs of examples and their labels
 cutmix:alpha=1              batch-level: paste a box from another example, mix labels`
 
-type option struct {
-	key, val string
-	hasVal   bool
-	pos      int // byte position of the option in the spec
-	text     string
+// syntax is the SPEC grammar's lexical shape: ops end at '+', a name at ':', a key at
+// '=' or ',', a value at ','; nothing is skipped or case-folded; bare keys are flags.
+var syntax = &spec.Syntax{
+	Grammar:  "augment",
+	Name:     spec.Not(":+"),
+	Key:      spec.Not("=,+"),
+	Value:    spec.Not(",+"),
+	Flags:    true,
+	NameWant: "an op name (" + opNames + ")",
 }
+
+const opNames = "flip, crop, jitter, rcrop, rotate, translate, affine, cutout, mixup or cutmix"
 
 // Parse parses a SPEC such as "flip:h+crop:pad=4+jitter:b=0.2,c=0.2" or
 // "crop:pad=2+rotate:deg=10". Errors are *SpecError values pointing at the bad fragment.
-func Parse(spec string) (*Pipeline, error) {
-	p := &Pipeline{}
-	if strings.TrimSpace(spec) == "" {
-		return nil, &SpecError{Spec: spec, Pos: 0, Fragment: spec, Msg: "empty spec (want ops joined by '+', e.g. flip:h+crop:pad=4)"}
-	}
-	pos := 0
-	for _, part := range strings.Split(spec, "+") {
-		start := pos
-		pos += len(part) + 1
-		fail := func(at int, frag, format string, a ...any) error {
-			return &SpecError{Spec: spec, Pos: at, Fragment: frag, Msg: fmt.Sprintf(format, a...)}
-		}
-		if part == "" {
-			return nil, fail(start, part, "empty op (two '+' in a row, or a '+' at an end)")
-		}
-		name, rest, hasOpts := strings.Cut(part, ":")
-		var opts []option
-		if hasOpts {
-			if rest == "" {
-				return nil, fail(start, part, "':' with no options after it")
-			}
-			opos := start + len(name) + 1
-			for _, o := range strings.Split(rest, ",") {
-				if o == "" {
-					return nil, fail(opos, part, "empty option (stray ',')")
-				}
-				k, v, has := strings.Cut(o, "=")
-				if k == "" {
-					return nil, fail(opos, o, "option without a name")
-				}
-				if has && v == "" {
-					return nil, fail(opos, o, "option %s has '=' but no value", k)
-				}
-				for _, prev := range opts {
-					if prev.key == k {
-						return nil, fail(opos, o, "option %s given twice", k)
-					}
-				}
-				opts = append(opts, option{key: k, val: v, hasVal: has, pos: opos, text: o})
-				opos += len(o) + 1
-			}
-		}
-		b := &builder{name: name, opts: opts, fail: fail, start: start, part: part}
-		var t Transform
-		var bt BatchTransform
-		switch name {
-		case "flip":
-			f := Flip{}
-			f.Horizontal = b.flag("h")
-			f.Vertical = b.flag("v")
-			f.P = b.float("p", 0.5, 0, 1, false)
-			if !f.Horizontal && !f.Vertical {
-				f.Horizontal = true
-			}
-			t = f
-		case "crop":
-			c := Crop{Pad: b.int("pad", 4, 0, 1<<20)}
-			switch m := b.word("mode", "zero"); m {
-			case "zero", "constant":
-				c.Mode = ZeroPad
-			case "reflect":
-				c.Mode = ReflectPad
-			case "edge", "replicate":
-				c.Mode = EdgePad
-			default:
-				b.bad("mode", "crop option mode wants zero, reflect or edge, not %q", m)
-			}
-			t = c
-		case "jitter":
-			t = Jitter{
-				Brightness: b.float2("b", "brightness", 0, 0, 10),
-				Contrast:   b.float2("c", "contrast", 0, 0, 10),
-				Saturation: b.float2("s", "saturation", 0, 0, 10),
-				Hue:        b.float2("h", "hue", 0, 0, 0.5),
-			}
-			if b.err == nil && t.(Jitter) == (Jitter{}) {
-				b.err = fail(start, part, "jitter needs at least one of b, c, s, h > 0")
-			}
-		case "rcrop", "resizedcrop":
-			rc := ResizedCrop{
-				ScaleMin: b.float("smin", 0.08, 0, 1, false),
-				ScaleMax: b.float("smax", 1, 0, 1, false),
-				RatioMin: b.float("rmin", 0.75, 0, 100, false),
-				RatioMax: b.float("rmax", 4.0/3, 0, 100, false),
-			}
-			if b.err == nil && (rc.ScaleMin > rc.ScaleMax || rc.RatioMin > rc.RatioMax) {
-				b.err = fail(start, part, "rcrop wants smin <= smax and rmin <= rmax")
-			}
-			t = rc
-		case "rotate":
-			t = Affine{Degrees: b.floatReq("deg", 0, 180)}
-		case "translate":
-			a := Affine{Translate: b.float("frac", 0, 0, 1, true), Pixels: b.float("px", 0, 0, 1<<20, true)}
-			if b.err == nil && (a.Translate == 0) == (a.Pixels == 0) {
-				b.err = fail(start, part, "translate wants exactly one of px=P or frac=F (> 0)")
-			}
-			t = a
-		case "affine":
-			a := Affine{Degrees: b.float("deg", 0, 0, 180, true), Translate: b.float("frac", 0, 0, 1, true), Pixels: b.float("px", 0, 0, 1<<20, true)}
-			if b.err == nil && a.Translate > 0 && a.Pixels > 0 {
-				b.err = fail(start, part, "affine wants px or frac, not both")
-			}
-			if b.err == nil && a == (Affine{}) {
-				b.err = fail(start, part, "affine needs deg, px or frac > 0")
-			}
-			t = a
-		case "cutout":
-			t = Cutout{Size: b.intReq("size", 1, 1<<20), N: b.int("n", 1, 1, 1000)}
-		case "mixup":
-			bt = Mixup{Alpha: b.float("alpha", 0.2, 0, 1000, false)}
-		case "cutmix":
-			bt = CutMix{Alpha: b.float("alpha", 1, 0, 1000, false)}
-		default:
-			return nil, fail(start, name, "unknown op %q (want flip, crop, jitter, rcrop, rotate, translate, affine, cutout, mixup or cutmix)", name)
-		}
-		if b.err == nil {
-			b.leftovers()
-		}
-		if b.err != nil {
-			return nil, b.err
-		}
-		if bt != nil {
-			if p.Batch != nil {
-				return nil, fail(start, part, "only one batch-level op (mixup or cutmix) per spec")
-			}
-			p.Batch = bt
-			continue
-		}
-		if p.Batch != nil {
-			return nil, fail(start, part, "per-example op after the batch-level op %s (put mixup/cutmix last)", p.Batch.String())
-		}
-		p.Steps = append(p.Steps, t)
+func Parse(src string) (*Pipeline, error) {
+	p, err := parse(syntax.Scanner(src))
+	if err != nil {
+		return nil, specError(err)
 	}
 	return p, nil
 }
 
-// builder consumes an op's options, recording the first error.
-type builder struct {
-	name  string
-	opts  []option
-	used  []bool
-	fail  func(at int, frag, format string, a ...any) error
-	err   error
-	start int
-	part  string
-}
-
-func (b *builder) find(key string) (option, bool) {
-	if b.used == nil {
-		b.used = make([]bool, len(b.opts))
+func parse(s *spec.Scanner) (*Pipeline, *spec.Error) {
+	if strings.TrimSpace(s.Src()) == "" {
+		return nil, s.Errorf(0, len(s.Src()), "empty spec: want ops joined by '+', e.g. flip:h+crop:pad=4")
 	}
-	for i, o := range b.opts {
-		if o.key == key {
-			b.used[i] = true
-			return o, true
+	p := &Pipeline{}
+	for {
+		t, err := s.Term()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.add(s.Opts(t)); err != nil {
+			return nil, err
+		}
+		if !s.Accept('+') {
+			break
 		}
 	}
-	return option{}, false
-}
-
-func (b *builder) bad(key, format string, a ...any) {
-	if b.err != nil {
-		return
+	if !s.AtEnd() { // cannot happen: names and values stop only at '+'
+		return nil, s.Unexpected("'+' or the end of the spec")
 	}
-	o, _ := b.find(key)
-	b.err = b.fail(o.pos, o.text, format, a...)
+	return p, nil
 }
 
-func (b *builder) flag(key string) bool {
-	o, ok := b.find(key)
+// add builds the op of r's term and appends it to p.
+func (p *Pipeline) add(r *spec.Opts) *spec.Error {
+	build, ok := ops[r.Term().Name]
 	if !ok {
-		return false
+		r.FailName("unknown op %q: want %s", r.Term().Name, opNames)
+		return r.Err()
 	}
-	if o.hasVal && b.err == nil {
-		switch o.val {
-		case "1", "true", "yes":
-			return true
-		case "0", "false", "no":
-			return false
-		}
-		b.err = b.fail(o.pos, o.text, "%s option %s is a flag (write it alone)", b.name, key)
+	t, bt := build(r)
+	if err := r.Finish(); err != nil {
+		return err
 	}
-	return true
+	switch {
+	case bt != nil && p.Batch != nil:
+		r.FailTerm("only one batch-level op (mixup or cutmix) per spec")
+	case bt != nil:
+		p.Batch = bt
+	case p.Batch != nil:
+		r.FailTerm("per-example op after the batch-level op %s (put mixup/cutmix last)", p.Batch.String())
+	default:
+		p.Steps = append(p.Steps, t)
+	}
+	return r.Err()
 }
 
-func (b *builder) word(key, def string) string {
-	o, ok := b.find(key)
-	if !ok {
-		return def
-	}
-	if !o.hasVal && b.err == nil {
-		b.err = b.fail(o.pos, o.text, "%s option %s needs a value (%s=...)", b.name, key, key)
-	}
-	return o.val
+// ops maps each op name to its builder, which returns a per-example or a batch-level op.
+var ops = map[string]func(*spec.Opts) (Transform, BatchTransform){
+	"flip":        func(r *spec.Opts) (Transform, BatchTransform) { return flipOp(r), nil },
+	"crop":        func(r *spec.Opts) (Transform, BatchTransform) { return cropOp(r), nil },
+	"jitter":      func(r *spec.Opts) (Transform, BatchTransform) { return jitterOp(r), nil },
+	"rcrop":       func(r *spec.Opts) (Transform, BatchTransform) { return resizedCropOp(r), nil },
+	"resizedcrop": func(r *spec.Opts) (Transform, BatchTransform) { return resizedCropOp(r), nil },
+	"rotate":      func(r *spec.Opts) (Transform, BatchTransform) { return rotateOp(r), nil },
+	"translate":   func(r *spec.Opts) (Transform, BatchTransform) { return translateOp(r), nil },
+	"affine":      func(r *spec.Opts) (Transform, BatchTransform) { return affineOp(r), nil },
+	"cutout":      func(r *spec.Opts) (Transform, BatchTransform) { return cutoutOp(r), nil },
+	"mixup": func(r *spec.Opts) (Transform, BatchTransform) {
+		return nil, Mixup{Alpha: r.Float("alpha", 0.2, spec.OpenClosed(0, 1000))}
+	},
+	"cutmix": func(r *spec.Opts) (Transform, BatchTransform) {
+		return nil, CutMix{Alpha: r.Float("alpha", 1, spec.OpenClosed(0, 1000))}
+	},
 }
 
-// float parses key in [lo, hi] (lo excluded unless loIncl); def when absent.
-func (b *builder) float(key string, def, lo, hi float64, loIncl bool) float64 {
-	o, ok := b.find(key)
-	if !ok {
-		return def
+const maxPixels = 1 << 20 // bound on pixel counts (pad, px, size)
+
+func flipOp(r *spec.Opts) Transform {
+	f := Flip{Horizontal: r.Flag("h"), Vertical: r.Flag("v"), P: r.Float("p", 0.5, spec.OpenClosed(0, 1))}
+	if !f.Horizontal && !f.Vertical {
+		f.Horizontal = true
 	}
-	if b.err != nil {
-		return def
-	}
-	rng := fmt.Sprintf("(%g, %g]", lo, hi)
-	if loIncl {
-		rng = fmt.Sprintf("[%g, %g]", lo, hi)
-	}
-	if !o.hasVal {
-		b.err = b.fail(o.pos, o.text, "%s option %s needs a number in %s (%s=...)", b.name, key, rng, key)
-		return def
-	}
-	v, err := strconv.ParseFloat(o.val, 64)
-	if err != nil || math.IsNaN(v) || v > hi || v < lo || (!loIncl && v == lo) {
-		b.err = b.fail(o.pos, o.text, "%s option %s wants a number in %s, not %q", b.name, key, rng, o.val)
-		return def
-	}
-	return v
+	return f
 }
 
-// float2 accepts a short or a long key.
-func (b *builder) float2(short, long string, def, lo, hi float64) float64 {
-	if _, ok := b.find(long); ok {
-		if _, ok2 := b.find(short); ok2 && b.err == nil {
-			o, _ := b.find(long)
-			b.err = b.fail(o.pos, o.text, "%s options %s and %s are the same", b.name, short, long)
-		}
-		return b.float(long, def, lo, hi, true)
-	}
-	return b.float(short, def, lo, hi, true)
+var padModes = map[string]PadMode{"zero": ZeroPad, "constant": ZeroPad, "reflect": ReflectPad, "edge": EdgePad, "replicate": EdgePad}
+
+func cropOp(r *spec.Opts) Transform {
+	pad := r.Int("pad", 4, 0, maxPixels)
+	mode := r.Choice("mode", "zero", "reflect", "edge", "constant", "replicate")
+	return Crop{Pad: pad, Mode: padModes[mode]}
 }
 
-func (b *builder) floatReq(key string, lo, hi float64) float64 {
-	if _, ok := b.find(key); !ok && b.err == nil {
-		b.err = b.fail(b.start, b.part, "%s needs option %s=... (a number in (%g, %g])", b.name, key, lo, hi)
-		return 0
-	}
-	return b.float(key, 0, lo, hi, false)
-}
-
-func (b *builder) int(key string, def, lo, hi int) int {
-	o, ok := b.find(key)
-	if !ok || b.err != nil {
-		return def
-	}
-	if !o.hasVal {
-		b.err = b.fail(o.pos, o.text, "%s option %s needs an integer in [%d, %d] (%s=...)", b.name, key, lo, hi, key)
-		return def
-	}
-	v, err := strconv.Atoi(o.val)
-	if err != nil || v < lo || v > hi {
-		b.err = b.fail(o.pos, o.text, "%s option %s wants an integer in [%d, %d], not %q", b.name, key, lo, hi, o.val)
-		return def
-	}
-	return v
-}
-
-func (b *builder) intReq(key string, lo, hi int) int {
-	if _, ok := b.find(key); !ok && b.err == nil {
-		b.err = b.fail(b.start, b.part, "%s needs option %s=... (an integer in [%d, %d])", b.name, key, lo, hi)
-		return 0
-	}
-	return b.int(key, 0, lo, hi)
-}
-
-// leftovers reports the first option the op did not consume.
-func (b *builder) leftovers() {
-	if b.used == nil {
-		b.used = make([]bool, len(b.opts))
-	}
-	for i, o := range b.opts {
-		if !b.used[i] {
-			b.err = b.fail(o.pos, o.text, "%s has no option %q", b.name, o.key)
-			return
+// float2 reads an option with a short and a long name (b or brightness) in [0, hi].
+func float2(r *spec.Opts, short, long string, hi float64) float64 {
+	key := short
+	if s, l := r.Get(short), r.Get(long); l != nil {
+		key = long
+		if s != nil {
+			r.Fail(l, "%s and %s are the same option: give one", short, long)
 		}
 	}
+	return r.Float(key, 0, spec.Closed(0, hi))
+}
+
+func jitterOp(r *spec.Opts) Transform {
+	j := Jitter{
+		Brightness: float2(r, "b", "brightness", 10),
+		Contrast:   float2(r, "c", "contrast", 10),
+		Saturation: float2(r, "s", "saturation", 10),
+		Hue:        float2(r, "h", "hue", 0.5),
+	}
+	if j == (Jitter{}) {
+		r.FailTerm("jitter needs at least one of b, c, s, h > 0")
+	}
+	return j
+}
+
+func resizedCropOp(r *spec.Opts) Transform {
+	rc := ResizedCrop{
+		ScaleMin: r.Float("smin", 0.08, spec.OpenClosed(0, 1)),
+		ScaleMax: r.Float("smax", 1, spec.OpenClosed(0, 1)),
+		RatioMin: r.Float("rmin", 0.75, spec.OpenClosed(0, 100)),
+		RatioMax: r.Float("rmax", 4.0/3, spec.OpenClosed(0, 100)),
+	}
+	if rc.ScaleMin > rc.ScaleMax || rc.RatioMin > rc.RatioMax {
+		r.FailTerm("rcrop wants smin <= smax and rmin <= rmax")
+	}
+	return rc
+}
+
+func rotateOp(r *spec.Opts) Transform {
+	r.Need("deg", "D (a number in (0, 180])")
+	return Affine{Degrees: r.Float("deg", 0, spec.OpenClosed(0, 180))}
+}
+
+func translateOp(r *spec.Opts) Transform {
+	a := Affine{Translate: r.Float("frac", 0, spec.Closed(0, 1)), Pixels: r.Float("px", 0, spec.Closed(0, maxPixels))}
+	if (a.Translate == 0) == (a.Pixels == 0) {
+		r.FailTerm("translate wants exactly one of px=P or frac=F (> 0)")
+	}
+	return a
+}
+
+func affineOp(r *spec.Opts) Transform {
+	a := Affine{
+		Degrees:   r.Float("deg", 0, spec.Closed(0, 180)),
+		Translate: r.Float("frac", 0, spec.Closed(0, 1)),
+		Pixels:    r.Float("px", 0, spec.Closed(0, maxPixels)),
+	}
+	switch {
+	case a.Translate > 0 && a.Pixels > 0:
+		r.FailTerm("affine wants px or frac, not both")
+	case a == (Affine{}):
+		r.FailTerm("affine needs deg, px or frac > 0")
+	}
+	return a
+}
+
+func cutoutOp(r *spec.Opts) Transform {
+	r.Need("size", "S (an integer in [1, 2^20])")
+	return Cutout{Size: r.Int("size", 0, 1, maxPixels), N: r.Int("n", 1, 1, 1000)}
 }

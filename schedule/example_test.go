@@ -27,7 +27,7 @@ func ExampleParse_error() {
 	_, err := schedule.Parse("step:size=5,gama=0.5")
 	fmt.Println(err)
 	// Output:
-	// schedule: spec "step:size=5,gama=0.5": at byte 12, "gama=0.5": step has no option "gama"; it takes size, gamma, every, smooth, for
+	// schedule "step:size=5,gama=0.5": at column 13: step has no option "gama" (it takes every, smooth, for, size, gamma)
 }
 
 func ExampleReduceOnPlateau() {
