@@ -225,6 +225,11 @@ func Save(path string, tensors []Named, meta map[string]string) error {
 	return writeAtomic(path, func(w io.Writer) error { return Encode(w, tensors, meta) })
 }
 
+// WriteFileAtomic writes a file of any kind the way Save writes checkpoints: into a
+// temporary file next to path, synced, then renamed over path, so that a crash or a full
+// disk leaves either the old file or the new one, never a part.
+func WriteFileAtomic(path string, write func(io.Writer) error) error { return writeAtomic(path, write) }
+
 // writeAtomic creates a temporary file next to path, fills it with write, syncs, closes and
 // renames it over path, then syncs the folder.
 func writeAtomic(path string, write func(io.Writer) error) (err error) {

@@ -30,18 +30,19 @@ func newAugmentCmd() *cobra.Command {
 }
 
 type previewFlags struct {
-	spec, data, out string
-	n, copies       int
-	scale           int
-	seed            uint64
+	spec, out string
+	n, copies int
+	scale     int
+	rf        *runFlags // --data and its preprocessing, --seed
 }
 
 func newAugmentPreviewCmd() *cobra.Command {
 	var f previewFlags
 	cmd := &cobra.Command{
 		Use:   "preview --augment SPEC --out grid.png",
-		Short: "Write a PNG grid of augmented MNIST samples",
-		Long: `Write a PNG grid of augmented MNIST training samples: one row per sample, the
+		Short: "Write a PNG grid of augmented training samples",
+		Long: `Write a PNG grid of augmented training samples (of --data, default MNIST, before
+normalization): one row per sample, the
 original in the first column (set off by a wider gap) and --copies augmented versions
 beside it, each drawn with its own random stream. A batch-level op (mixup, cutmix) mixes
 each column's samples among themselves, as training would.
@@ -55,12 +56,12 @@ SPEC chains ops with '+', each with ':'-separated key=value options joined by ',
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.spec, "augment", "", "augmentation SPEC (required), e.g. crop:pad=2+rotate:deg=10")
-	fl.StringVar(&f.data, "data", "", "folder with the MNIST IDX files (default: the Go module cache copy)")
 	fl.StringVar(&f.out, "out", "", "output PNG file (required)")
 	fl.IntVar(&f.n, "n", 16, "number of samples (rows)")
 	fl.IntVar(&f.copies, "copies", 8, "augmented copies per sample (columns after the original)")
 	fl.IntVar(&f.scale, "scale", 3, "pixels per image pixel")
-	fl.Uint64Var(&f.seed, "seed", 1, "random seed (choice of samples and augmentations)")
+	f.rf = addRunFlags(fl, dataFlags)
+	fl.Lookup("seed").Usage = "random seed (choice of samples and augmentations)"
 	return cmd
 }
 
@@ -81,19 +82,26 @@ func runAugmentPreview(cmd *cobra.Command, f previewFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
-	cfg := defaultRunConfig()
-	cfg.Data = f.data
-	trainSet, _, err := loadData(cfg)
+	if err := f.rf.refuse("the preview shows pixel values before normalization", "normalize"); err != nil {
+		return err
+	}
+	r, err := f.rf.resolve()
 	if err != nil {
 		return err
 	}
+	r.Data.Normalize = "none"
+	s, err := r.LoadData()
+	if err != nil {
+		return recipeErr(err)
+	}
+	trainSet := s.Train
 	shape := trainSet.Shape()
 	if len(shape) != 3 || (shape[0] != 1 && shape[0] != 3) {
 		return fmt.Errorf("augment preview: examples shaped %v, want (1 or 3, H, W)", shape)
 	}
 	size := tensor.NumElements(shape)
 	n := min(f.n, trainSet.Len())
-	root := rng.New(f.seed)
+	root := rng.New(r.Seed)
 	pick := root.Split().Perm(trainSet.Len())[:n]
 	orig := make([]float32, n*size)
 	for i, k := range pick {

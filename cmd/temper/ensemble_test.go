@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,20 +81,19 @@ func TestEnsembleTrainEval(t *testing.T) {
 	root := t.TempDir()
 	par, seq := filepath.Join(root, "par"), filepath.Join(root, "seq")
 	common := []string{"ensemble", "train", "--members", "2", "--train-size", "300", "--epochs", "1", "--batch", "50", "-q"}
-	code, out, stderr := runCLI(append(common, "--threads", "2", "--out", par, "--ema", "0.9", "--swa-start", "1")...)
+	code, out, stderr := runCLI(append(common, "--threads", "2", "--out", par)...)
 	if code != 0 {
 		t.Fatalf("ensemble train exit %d: %s", code, stderr)
 	}
 	if !strings.Contains(out, "2 at a time with 1 kernel thread(s)") {
 		t.Errorf("parallel run did not train 2 members at once:\n%s", out)
 	}
-	for _, want := range []string{"member-0", "member-1", "mean of members", "ensemble (probabilities) *", "ensemble (vote)", "EMA weights", "SWA weights"} {
+	for _, want := range []string{"member-0", "member-1", "mean of members", "ensemble (probabilities) *", "ensemble (vote)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	// Evaluating after every epoch or not does not change the weights either.
-	code, out2, stderr := runCLI(append(common, "--threads", "1", "--out", seq, "--epoch-eval=false")...)
+	code, out2, stderr := runCLI(append(common, "--threads", "1", "--out", seq)...)
 	if code != 0 {
 		t.Fatalf("ensemble train exit %d: %s", code, stderr)
 	}
@@ -102,7 +102,7 @@ func TestEnsembleTrainEval(t *testing.T) {
 	}
 	// --parallel 1 keeps the kernel thread count of --threads 2 with 2 members (1).
 	one := filepath.Join(root, "one")
-	if code, out, stderr := runCLI(append(common, "--threads", "2", "--parallel", "1", "--out", one, "--epoch-eval=false")...); code != 0 ||
+	if code, out, stderr := runCLI(append(common, "--threads", "2", "--parallel", "1", "--out", one)...); code != 0 ||
 		!strings.Contains(out, "1 at a time with 1 kernel thread(s)") {
 		t.Fatalf("--parallel 1: exit %d: %s\n%s", code, stderr, out)
 	}
@@ -113,13 +113,23 @@ func TestEnsembleTrainEval(t *testing.T) {
 	if a[0] == a[1] {
 		t.Error("both members are identical")
 	}
-	// The EMA/SWA weights load with 'temper eval'.
-	for _, f := range []string{"model_swa.safetensors", "ema_state.safetensors", "swa_state.safetensors", "averaged.json"} {
-		if _, err := os.Stat(filepath.Join(par, "member-0", f)); err != nil {
+	// Weight averaging in the members: EMA and SWA weights, loadable by 'temper eval'.
+	avg := filepath.Join(root, "avg")
+	code, out4, stderr := runCLI(append(common, "--threads", "2", "--out", avg, "--ema", "0.9", "--swa-start", "1")...)
+	if code != 0 {
+		t.Fatalf("ensemble train with averaging: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"member-0 EMA weights: test accuracy", "member-1 SWA weights: test accuracy"} {
+		if !strings.Contains(out4, want) {
+			t.Errorf("output lacks %q:\n%s", want, out4)
+		}
+	}
+	for _, f := range []string{"model_swa.safetensors", "model_ema.safetensors", "summary.json", "checkpoint.safetensors"} {
+		if _, err := os.Stat(filepath.Join(avg, "member-0", f)); err != nil {
 			t.Error(err)
 		}
 	}
-	if code, _, stderr := runCLI("eval", filepath.Join(par, "member-0", "model_ema.safetensors")); code != 0 {
+	if code, _, stderr := runCLI("eval", filepath.Join(avg, "member-0", "model_ema.safetensors")); code != 0 {
 		t.Errorf("eval model_ema.safetensors: exit %d: %s", code, stderr)
 	}
 	// Move the folder: eval still works, on the manifest or the folder.
@@ -166,7 +176,7 @@ func TestEnsembleSnapshot(t *testing.T) {
 	}
 	dir := t.TempDir()
 	code, out, stderr := runCLI("ensemble", "snapshot", "--cycles", "2", "--epochs", "2", "--keep", "2", "--train-size", "300",
-		"--batch", "50", "--out", dir, "-q", "--epoch-eval=false")
+		"--batch", "50", "--out", dir, "-q")
 	if code != 0 {
 		t.Fatalf("snapshot exit %d: %s", code, stderr)
 	}
@@ -201,25 +211,42 @@ func TestEnsembleSnapshot(t *testing.T) {
 	}
 }
 
-func TestEnsembleMemberConfig(t *testing.T) {
-	ec := ensembleConfig{Run: defaultRunConfig(), Members: 5, LRs: []float64{0.1, 0.2}, Models: []string{"mlp", "linear", "cnn"}, Kernel: 1}
-	ec.Run.Seed = 7
-	for i, want := range []struct {
-		seed  uint64
-		lr    float64
-		model string
-	}{{7, 0.1, "mlp"}, {8, 0.2, "linear"}, {9, 0.1, "cnn"}, {10, 0.2, "mlp"}, {11, 0.1, "linear"}} {
-		c := ec.memberConfig(i)
-		if c.Seed != want.seed || c.LR != want.lr || c.Model != want.model || c.Threads != 1 {
-			t.Errorf("member %d: seed %d lr %v model %s threads %d; want %+v", i, c.Seed, c.LR, c.Model, c.Threads, want)
-		}
-	}
-	if _, err := parseFloats("0.1, 0.2"); err != nil {
-		t.Error(err)
+func TestParseFloats(t *testing.T) {
+	if v, err := parseFloats("0.1, 0.2"); err != nil || len(v) != 2 || v[1] != 0.2 {
+		t.Errorf("parseFloats: %v %v", v, err)
 	}
 	for _, bad := range []string{"0", "-1", "x", "inf", "0.1,,0.2"} {
 		if _, err := parseFloats(bad); err == nil {
 			t.Errorf("parseFloats(%q): no error", bad)
 		}
+	}
+}
+
+// TestEnsembleMemberZeroIsTrain: member 0 of 'ensemble train --members 1 --seed S' is the
+// model 'train --seed S' trains with the same flags, byte for byte (recipe, metadata and
+// weights), for the default recipe of a conv model (one-cycle, crops).
+func TestEnsembleMemberZeroIsTrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads MNIST")
+	}
+	root := t.TempDir()
+	flags := []string{"--model", "cnn", "--seed", "3", "--train-size", "256", "--epochs", "1", "--batch", "64", "--threads", "2", "-q"}
+	a, b := filepath.Join(root, "train"), filepath.Join(root, "ensemble")
+	if code, _, stderr := runCLI(append([]string{"train", "--out", a}, flags...)...); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(append([]string{"ensemble", "train", "--members", "1", "--out", b}, flags...)...); code != 0 {
+		t.Fatalf("ensemble train: exit %d: %s", code, stderr)
+	}
+	x, err := os.ReadFile(filepath.Join(a, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := os.ReadFile(filepath.Join(b, "member-0", "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(x, y) {
+		t.Fatalf("member 0 (%d bytes) differs from the model of temper train (%d bytes)", len(y), len(x))
 	}
 }

@@ -8,34 +8,17 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/temperml/temper/internal/kernel"
 	"github.com/temperml/temper/lrfind"
-	"github.com/temperml/temper/nn"
-	"github.com/temperml/temper/optim"
+	"github.com/temperml/temper/recipe"
 	"github.com/temperml/temper/report"
 	"github.com/temperml/temper/rng"
 )
 
 func init() { commands = append(commands, newLRFindCmd) }
-
-// addModelFlags registers the flags that define the model, optimizer and data of a run
-// (those of `temper train` that lrfind and search share).
-func addModelFlags(cmd *cobra.Command, c *runConfig) {
-	f := cmd.Flags()
-	f.StringVar(&c.Model, "model", c.Model, "model: "+fmt.Sprint(nn.ModelNames()))
-	f.StringVar(&c.Data, "data", "", "folder with the MNIST IDX files (default: the GoMNIST module in the Go module cache)")
-	f.IntVar(&c.Batch, "batch", c.Batch, "minibatch size")
-	f.StringVar(&c.Optim, "optim", c.Optim, "optimizer: sgd (with --momentum/--nesterov), "+fmt.Sprint(optim.Names))
-	f.Float64Var(&c.Momentum, "momentum", c.Momentum, "momentum (sgd, rmsprop)")
-	f.BoolVar(&c.Nesterov, "nesterov", c.Nesterov, "Nesterov momentum (sgd)")
-	f.Float64Var(&c.LabelSmoothing, "label-smoothing", c.LabelSmoothing, "label smoothing of the cross-entropy target")
-	f.IntVar(&c.TrainSize, "train-size", c.TrainSize, "use the first N training images only (0 = all)")
-	f.Uint64Var(&c.Seed, "seed", c.Seed, "random seed (init, data order, sampling)")
-}
 
 // positive checks a float flag is in (0, ∞).
 func positive(name string, v float64) error {
@@ -45,8 +28,12 @@ func positive(name string, v float64) error {
 	return nil
 }
 
+// lrfindGroups are the run flags of lrfind and search: the data, model and optimizer
+// (whose learning rate they choose) and the batch.
+const lrfindGroups = dataFlags | modelFlags | optimFlags | batchFlags
+
 func newLRFindCmd() *cobra.Command {
-	c := defaultRunConfig()
+	var rf *runFlags
 	var lc lrfind.Config
 	var out, suggest string
 	var noStop bool
@@ -74,7 +61,11 @@ the settings you will train with.`,
 			if noStop {
 				lc.NoStop = true
 			}
-			if err := c.validate(); err != nil {
+			if err := rf.refuse("the range test sweeps the learning rate from --start-lr to --end-lr", "lr"); err != nil {
+				return err
+			}
+			r, err := rf.resolve()
+			if err != nil {
 				return err
 			}
 			method, err := lrfind.ParseMethod(suggest)
@@ -104,17 +95,15 @@ the settings you will train with.`,
 			if lc.Beta == 0 {
 				lc.NoSmoothing = true
 			}
-			lc.BatchSize, lc.LabelSmoothing = c.Batch, c.LabelSmoothing
+			lc.BatchSize, lc.LabelSmoothing = r.Batch, r.LabelSmoothing
 			if err := lc.Validate(); err != nil {
 				return usageError{err}
 			}
-			return runLRFind(cmd.Context(), c, lc, method, out, cmd.OutOrStdout())
+			return runLRFind(cmd.Context(), r, lc, method, out, cmd.OutOrStdout())
 		},
 	}
-	addModelFlags(cmd, &c)
+	rf = addRunFlags(cmd.Flags(), lrfindGroups)
 	f := cmd.Flags()
-	f.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "weight decay during the sweep")
-	f.IntVar(&c.Threads, "threads", c.Threads, "worker threads for the kernels")
 	f.Float64Var(&lc.StartLR, "start-lr", 1e-7, "first learning rate of the sweep")
 	f.Float64Var(&lc.EndLR, "end-lr", 10, "learning rate the sweep tends to (step i uses start·(end/start)^(i/steps))")
 	f.IntVar(&lc.Steps, "steps", 100, "number of batches of the sweep")
@@ -127,29 +116,32 @@ the settings you will train with.`,
 	return cmd
 }
 
-func runLRFind(ctx context.Context, c runConfig, lc lrfind.Config, method lrfind.Method, out string, stdout io.Writer) error {
+func runLRFind(ctx context.Context, r recipe.Recipe, lc lrfind.Config, method lrfind.Method, out string, stdout io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	kernel.SetThreads(c.Threads)
-	trainSet, _, err := loadData(c)
+	kernel.SetThreads(r.Threads) // main owns the process default thread count
+	s, err := r.LoadData()
 	if err != nil {
-		return err
+		return recipeErr(err)
 	}
-	p, err := setup(c, trainSet)
+	m, err := r.NewModel(s.Train.Shape(), s.Train.Classes())
 	if err != nil {
-		return err
+		return recipeErr(err)
 	}
-	m, opt := p.model, p.opt
+	opt, err := r.NewOptimizer(m)
+	if err != nil {
+		return recipeErr(err)
+	}
 	// The sweep's data order has its own stream, derived from the seed.
-	res, err := lrfind.RangeTest(ctx, m, opt, trainSet, lc, rng.New(c.Seed).Split().Split())
+	res, err := lrfind.RangeTest(ctx, m, opt, s.Train, lc, rng.New(r.Seed).Split().Split())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "range test: %s, %s, wd %g, lr %.3g -> %.3g over %d steps, batch %d, on %d MNIST images\n",
-		c.Model, optimName(c), c.WeightDecay, lc.StartLR, lc.EndLR, lc.Steps, c.Batch, trainSet.Len())
+	fmt.Fprintf(stdout, "range test: %s, %s, wd %g, lr %.3g -> %.3g over %d steps, batch %d, on %d %s examples\n",
+		r.Model.Name, optimName(r), r.Optim.WeightDecay, lc.StartLR, lc.EndLR, lc.Steps, r.Batch, s.Train.Len(), s.Name)
 	if res.Stopped != "" {
 		fmt.Fprintf(stdout, "stopped after %d steps (%s) at lr %.3g\n", len(res.LRs), res.Stopped, lastOr(res.LRs, 0))
 	}
@@ -185,7 +177,7 @@ func runLRFind(ctx context.Context, c runConfig, lc lrfind.Config, method lrfind
 		hi = len(res.LRs)
 	}
 	plot := report.LRFindPlot(res.LRs[:hi], res.Losses[:hi], res.Smoothed[:hi], chosen, string(method))
-	plot.Title = fmt.Sprintf("LR range test: %s, %s", c.Model, optimName(c))
+	plot.Title = fmt.Sprintf("LR range test: %s, %s", r.Model.Name, optimName(r))
 	if err := plot.Save(pngPath); err != nil {
 		return fmt.Errorf("lrfind: plotting %s: %w", pngPath, err)
 	}
@@ -197,19 +189,18 @@ func runLRFind(ctx context.Context, c runConfig, lc lrfind.Config, method lrfind
 	return nil
 }
 
-func optimName(c runConfig) string {
-	if c.Optim == "sgd" {
+func optimName(r recipe.Recipe) string {
+	o := r.Optim
+	if o.Name == "sgd" {
 		switch {
-		case c.Momentum > 0 && c.Nesterov:
-			return fmt.Sprintf("sgd nesterov %g", c.Momentum)
-		case c.Momentum > 0:
-			return fmt.Sprintf("sgd momentum %g", c.Momentum)
+		case o.Momentum > 0 && o.Nesterov:
+			return fmt.Sprintf("sgd nesterov %g", o.Momentum)
+		case o.Momentum > 0:
+			return fmt.Sprintf("sgd momentum %g", o.Momentum)
 		}
 	}
-	return c.Optim
+	return o.Name
 }
-
-func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 func lastOr(s []float64, d float64) float64 {
 	if len(s) == 0 {

@@ -38,7 +38,7 @@ func TestLRFindBadInput(t *testing.T) {
 			t.Errorf("%v: stderr %q, want one line containing %q", c.args, stderr, c.want)
 		}
 	}
-	if code, _, stderr := runCLI("lrfind", "--data", t.TempDir()); code != 1 || !strings.Contains(stderr, "train-images") {
+	if code, _, stderr := runCLI("lrfind", "--data", "mnist:"+t.TempDir()); code != 1 || !strings.Contains(stderr, "train-images") {
 		t.Errorf("missing data: exit %d, stderr %q", code, stderr)
 	}
 }

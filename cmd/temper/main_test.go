@@ -38,6 +38,18 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{"train", "--stochastic-depth", "0.5", "--train-size", "10", "-q"},
 		{"train", "--l2", "-1", "--train-size", "10", "-q"},
 		{"train", "--augment", "flip:h+crop:pad=x", "--train-size", "10", "-q"},
+		{"train", "--schedule", "plateau", "--train-size", "10", "-q"},
+		{"train", "--early-stop", "2", "--train-size", "10", "-q"},
+		{"train", "--val-fraction", "1", "-q"},
+		{"train", "--data", "nope:x", "-q"},
+		{"train", "--data", "images:" + os.TempDir(), "-q"},
+		{"predict"},
+		{"predict", "model-only"},
+		{"predict", "m", "f", "--top", "0"},
+		{"ensemble", "train", "--members", "0"},
+		{"ensemble", "snapshot", "--epochs", "4", "--cycles", "3"},
+		{"lrfind", "--lr", "0.1"},
+		{"search", "--val-fraction", "0"},
 	}
 	for _, args := range cases {
 		code, _, stderr := runCLI(args...)
@@ -52,7 +64,7 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 }
 
 func TestMissingDataIsAnError(t *testing.T) {
-	code, _, stderr := runCLI("train", "--data", t.TempDir(), "-q")
+	code, _, stderr := runCLI("train", "--data", "mnist:"+t.TempDir(), "-q")
 	if code != 1 || !strings.Contains(stderr, "train-images") {
 		t.Fatalf("exit %d, stderr %q; want 1 and a message naming the missing file", code, stderr)
 	}
@@ -79,7 +91,7 @@ func TestTrainEvalResume(t *testing.T) {
 	if err := json.Unmarshal(raw, &s); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"test_accuracy", "train_seconds", "samples_per_second", "epochs", "model", "threads"} {
+	for _, k := range []string{"test", "train_seconds", "samples_per_second", "epochs", "model", "threads", "recipe"} {
 		if _, ok := s[k]; !ok {
 			t.Errorf("summary.json lacks %q", k)
 		}
@@ -95,6 +107,10 @@ func TestTrainEvalResume(t *testing.T) {
 	}
 	if m2 := acc.FindStringSubmatch(evalOut); m2 == nil || m2[1] != m[1] {
 		t.Fatalf("eval says %q, training said %s", evalOut, m[1])
+	}
+	code, _, stderr = runCLI("train", "--resume", dir, "--epochs", "2", "--lr", "0.1", "-q")
+	if code != 2 || !strings.Contains(stderr, "--lr 0.2 → 0.1") || !strings.Contains(stderr, "only --epochs and --threads") {
+		t.Fatalf("resume with another lr: exit %d, stderr %q; want 2 naming the difference", code, stderr)
 	}
 	code, out, stderr = runCLI("train", "--resume", dir, "--epochs", "2", "-q")
 	if code != 0 || !strings.Contains(out, "resumed") {

@@ -1,42 +1,80 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/spf13/pflag"
 )
 
-// TestRecipeDefaults: the default recipe fills what the user did not give — the
-// optimizer's peak learning rate, and 2-pixel crops for the convolutional models only —
-// and never overrides a flag that was given, including an explicit empty or "none".
-func TestRecipeDefaults(t *testing.T) {
+// TestRunFlagsDefaults: the flags take the defaults of the chosen model, optimizer and
+// data for what the user did not give — the optimizer's peak learning rate, 2-pixel
+// crops for the convolutional models only, no normalization for MNIST — and never
+// override a flag that was given, including an explicit "none".
+func TestRunFlagsDefaults(t *testing.T) {
 	cases := []struct {
-		model string
-		args  []string
-		lr    float64
-		augm  string
+		args []string
+		lr   float64
+		augm string
+		norm string
 	}{
-		{"mlp", nil, 0.2, ""},
-		{"cnn", nil, 0.2, "crop:pad=2"},
-		{"lenet5", nil, 0.2, "crop:pad=2"},
-		{"resnet20", nil, 0.2, "crop:pad=2"},
-		{"cnn", []string{"--augment", "none"}, 0.2, "none"},
-		{"cnn", []string{"--augment", ""}, 0.2, ""},
-		{"cnn", []string{"--augment", "flip:h", "--lr", "0.05"}, 0.05, "flip:h"},
-		{"mlp", []string{"--augment", "crop:pad=4"}, 0.2, "crop:pad=4"},
+		{[]string{"--model", "mlp"}, 0.2, "none", "none"},
+		{[]string{"--model", "cnn"}, 0.2, "crop:pad=2", "none"},
+		{[]string{"--model", "lenet5"}, 0.2, "crop:pad=2", "none"},
+		{[]string{"--model", "resnet20"}, 0.2, "crop:pad=2", "none"},
+		{[]string{"--model", "cnn", "--augment", "none"}, 0.2, "none", "none"},
+		{[]string{"--model", "cnn", "--augment", "flip:h", "--lr", "0.05"}, 0.05, "flip:h", "none"},
+		{[]string{"--model", "mlp", "--augment", "crop:pad=4"}, 0.2, "crop:pad=4", "none"},
+		{[]string{"--optim", "adamw"}, 0.003, "none", "none"},
+		{[]string{"--model", "cnn", "--data", "fashion-mnist"}, 0.2, "crop:pad=2", "per-channel"},
+		{[]string{"--data", "fashion-mnist", "--normalize", "none"}, 0.2, "none", "none"},
 	}
 	for _, tc := range cases {
-		c := defaultRunConfig()
-		c.Model = tc.model
 		f := pflag.NewFlagSet("train", pflag.ContinueOnError)
-		f.Float64Var(&c.LR, "lr", c.LR, "")
-		f.StringVar(&c.Augment, "augment", "", "")
+		rf := addRunFlags(f, runFlagsAll)
 		if err := f.Parse(tc.args); err != nil {
 			t.Fatal(err)
 		}
-		applyRecipeDefaults(f, &c)
-		if c.LR != tc.lr || c.Augment != tc.augm {
-			t.Errorf("%s %v: lr %g augment %q, want %g %q", tc.model, tc.args, c.LR, c.Augment, tc.lr, tc.augm)
+		r, err := rf.resolve()
+		if err != nil {
+			t.Errorf("%v: %v", tc.args, err)
+			continue
+		}
+		if r.Optim.LR != tc.lr || r.Augment != tc.augm || r.Data.Normalize != tc.norm {
+			t.Errorf("%v: lr %g augment %q normalize %q, want %g %q %q", tc.args, r.Optim.LR, r.Augment, r.Data.Normalize, tc.lr, tc.augm, tc.norm)
+		}
+	}
+}
+
+// TestRunFlagsErrors: a bad value is a usage error naming the flag, not the recipe field.
+func TestRunFlagsErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--lr", "-1"}, "--lr -1 out of range"},
+		{[]string{"--epochs", "0"}, "--epochs 0 out of range"},
+		{[]string{"--val-fraction", "1.5"}, "--val-fraction 1.5 out of range"},
+		{[]string{"--schedule", "plateau"}, "add --val-fraction F or --val-size N"},
+		{[]string{"--early-stop", "3"}, "add --val-fraction F or --val-size N"},
+		{[]string{"--schedule", ""}, "--schedule"},
+		{[]string{"--augment", ""}, "--augment"},
+		{[]string{"--weight-decay", "-0.1"}, "--weight-decay -0.1 out of range"},
+		{[]string{"--beta1", "1"}, "--beta1 1 out of range"},
+	}
+	for _, tc := range cases {
+		f := pflag.NewFlagSet("train", pflag.ContinueOnError)
+		rf := addRunFlags(f, runFlagsAll)
+		if err := f.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		_, err := rf.resolve()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one containing %q", tc.args, err, tc.want)
+			continue
+		}
+		if _, ok := err.(usageError); !ok {
+			t.Errorf("%v: %T is not a usage error", tc.args, err)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/temperml/temper/lrfind"
 	"github.com/temperml/temper/nn"
 	"github.com/temperml/temper/optim"
+	"github.com/temperml/temper/recipe"
 	"github.com/temperml/temper/report"
 )
 
@@ -50,8 +51,7 @@ func parseRange(flag, s string) (lrfind.Range, error) {
 }
 
 func newSearchCmd() *cobra.Command {
-	c := defaultRunConfig()
-	c.TrainSize = 10000
+	var rf *runFlags
 	var sc lrfind.SearchConfig
 	var lrRange, wdRange, out string
 	var quiet bool
@@ -62,8 +62,8 @@ func newSearchCmd() *cobra.Command {
 random search (Bergstra & Bengio 2012; CS231n lecture 7): each round samples --trials
 settings log-uniformly in its range, trains each from the same initialization with the
 same data order for a short budget (--epochs, or --steps optimizer steps), and ranks them
-by accuracy on a held-out part of the training images (--val-fraction; the test set is
-never used). The next round samples in the log-range spanned by the --top best trials so
+by accuracy on a held-out part of the training examples (--val-fraction, stratified; the
+test set is never used). The next round samples in the log-range spanned by the --top best trials so
 far (padded by a tenth of the current width on each side, and at most half the current
 width around the best).
 
@@ -73,10 +73,13 @@ results depend on --seed only, not on --threads. Prints the ranked trials and
 (held-out accuracy against learning rate, one line per round).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := c.validate(); err != nil {
+			if err := rf.refuse("the search samples the learning rate in --lr-range", "lr"); err != nil {
 				return err
 			}
-			var err error
+			r, err := rf.resolve()
+			if err != nil {
+				return err
+			}
 			if sc.LR, err = parseRange("lr-range", lrRange); err != nil {
 				return err
 			}
@@ -84,8 +87,9 @@ results depend on --seed only, not on --threads. Prints the ranked trials and
 				if sc.WD, err = parseRange("wd-range", wdRange); err != nil {
 					return err
 				}
-			} else if !(c.WeightDecay >= 0) {
-				return usagef("--weight-decay %v out of range [0, ∞)", c.WeightDecay)
+				if err := rf.refuse("the search samples the weight decay in --wd-range", "weight-decay"); err != nil {
+					return err
+				}
 			}
 			switch {
 			case sc.Trials < 1:
@@ -98,11 +102,11 @@ results depend on --seed only, not on --threads. Prints the ranked trials and
 				return usagef("--epochs %d out of range [1, ∞)", sc.Epochs)
 			case sc.Steps < 0:
 				return usagef("--steps %d out of range [0, ∞)", sc.Steps)
-			case !(sc.ValFraction > 0 && sc.ValFraction < 1):
-				return usagef("--val-fraction %v out of range (0, 1)", sc.ValFraction)
+			case !(r.Data.ValFraction > 0):
+				return usagef("--val-fraction %v out of range (0, 1): the search ranks its trials on held-out training examples", r.Data.ValFraction)
 			}
-			sc.FixedWD, sc.BatchSize, sc.Parallel = c.WeightDecay, c.Batch, c.Threads
-			sc.Seed, sc.LabelSmoothing = c.Seed, c.LabelSmoothing
+			sc.ValFraction, sc.FixedWD, sc.BatchSize, sc.Parallel = r.Data.ValFraction, r.Optim.WeightDecay, r.Batch, r.Threads
+			sc.Seed, sc.LabelSmoothing = r.Seed, r.LabelSmoothing
 			if err := sc.Validate(); err != nil {
 				return usageError{err}
 			}
@@ -110,14 +114,14 @@ results depend on --seed only, not on --threads. Prints the ranked trials and
 			if quiet {
 				progress = nil
 			}
-			return runSearch(cmd.Context(), c, sc, out, progress, cmd.OutOrStdout())
+			return runSearch(cmd.Context(), r, sc, out, progress, cmd.OutOrStdout())
 		},
 	}
-	addModelFlags(cmd, &c)
+	rf = addRunFlags(cmd.Flags(), lrfindGroups, func(r *recipe.Recipe) { r.Data.TrainSize, r.Data.ValFraction = 10000, 0.1 })
 	f := cmd.Flags()
-	f.Lookup("train-size").Usage = "use the first N training images, validation part included (0 = all)"
-	f.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "weight decay of every trial when --wd-range is not given")
-	f.IntVar(&c.Threads, "threads", c.Threads, "trials run at once (each with one kernel thread)")
+	f.Lookup("train-size").Usage = "use the first N training examples, validation part included (0 = all)"
+	f.Lookup("val-fraction").Usage = "fraction of the training examples held out (stratified) to rank the trials"
+	f.Lookup("threads").Usage = "trials run at once (each with one kernel thread)"
 	f.StringVar(&lrRange, "lr-range", "1e-4,1", "first round's learning-rate range LO,HI (sampled log-uniformly)")
 	f.StringVar(&wdRange, "wd-range", "", "first round's weight-decay range LO,HI (default: not searched, --weight-decay)")
 	f.IntVar(&sc.Trials, "trials", 8, "trials per round")
@@ -125,35 +129,39 @@ results depend on --seed only, not on --threads. Prints the ranked trials and
 	f.IntVar(&sc.TopK, "top", 3, "best trials that delimit the next round's range")
 	f.IntVar(&sc.Epochs, "epochs", 1, "training budget of each trial in epochs (unless --steps)")
 	f.IntVar(&sc.Steps, "steps", 0, "training budget of each trial in optimizer steps (0: use --epochs)")
-	f.Float64Var(&sc.ValFraction, "val-fraction", 0.1, "fraction of the training images held out to rank the trials")
 	f.StringVar(&out, "out", "", "folder for search.csv and search.png (default: write nothing)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no per-trial progress lines")
 	return cmd
 }
 
-func runSearch(ctx context.Context, c runConfig, sc lrfind.SearchConfig, out string, progress, stdout io.Writer) error {
+func runSearch(ctx context.Context, r recipe.Recipe, sc lrfind.SearchConfig, out string, progress, stdout io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	trainSet, _, err := loadData(c)
+	// lrfind.Search holds out its own stratified validation split of the training set.
+	whole := r
+	whole.Data.ValFraction = 0
+	s, err := whole.LoadData()
 	if err != nil {
-		return err
-	}
-	// Check the model and optimizer settings once, before starting goroutines.
-	if _, err := setup(c, trainSet); err != nil {
-		return err
+		return recipeErr(err)
 	}
 	build := func(lr, wd float64) (nn.Module, optim.Optimizer, error) {
-		cc := c
-		cc.LR, cc.WeightDecay = lr, wd
-		p, err := setup(cc, trainSet)
+		t := r
+		t.Optim.LR, t.Optim.WeightDecay = lr, wd
+		m, err := t.NewModel(s.Train.Shape(), s.Train.Classes())
 		if err != nil {
 			return nil, nil, err
 		}
-		return p.model, p.opt, nil
+		o, err := t.NewOptimizer(m)
+		return m, o, err
 	}
+	// Check the model and optimizer settings once, before starting goroutines.
+	if _, _, err := build(r.Optim.LR, r.Optim.WeightDecay); err != nil {
+		return recipeErr(err)
+	}
+	trainSet := s.Train
 	total := sc.Trials * sc.Rounds
 	done := 0
 	if progress != nil {
@@ -167,17 +175,17 @@ func runSearch(ctx context.Context, c runConfig, sc lrfind.SearchConfig, out str
 	if sc.Steps > 0 {
 		budget = fmt.Sprintf("%d steps", sc.Steps)
 	}
-	wdDesc := fmt.Sprintf("wd %g", c.WeightDecay)
+	wdDesc := fmt.Sprintf("wd %g", r.Optim.WeightDecay)
 	if sc.WD != (lrfind.Range{}) {
 		wdDesc = "wd in " + sc.WD.String()
 	}
 	fmt.Fprintf(stdout, "search: %s, %s, lr in %s, %s; %d rounds x %d trials of %s each, batch %d, %d at a time\n",
-		c.Model, optimName(c), sc.LR, wdDesc, sc.Rounds, sc.Trials, budget, c.Batch, sc.Parallel)
+		r.Model.Name, optimName(r), sc.LR, wdDesc, sc.Rounds, sc.Trials, budget, r.Batch, sc.Parallel)
 	res, err := lrfind.Search(ctx, build, trainSet, sc)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "trained on %d images, ranked on %d held out; rounds sampled lr in:", res.TrainSize, res.ValSize)
+	fmt.Fprintf(stdout, "trained on %d examples, ranked on %d held out; rounds sampled lr in:", res.TrainSize, res.ValSize)
 	for i, r := range res.Ranges {
 		fmt.Fprintf(stdout, " %d: %s", i+1, r)
 		if res.WDRanges != nil {
@@ -213,7 +221,7 @@ func runSearch(ctx context.Context, c runConfig, sc lrfind.SearchConfig, out str
 			return err
 		}
 		png := filepath.Join(out, "search.png")
-		if err := searchPlot(res, c).Save(png); err != nil {
+		if err := searchPlot(res, r).Save(png); err != nil {
 			return fmt.Errorf("search: plotting %s: %w", png, err)
 		}
 		fmt.Fprintf(stdout, "wrote %s and %s\n", p, png)
@@ -223,8 +231,8 @@ func runSearch(ctx context.Context, c runConfig, sc lrfind.SearchConfig, out str
 
 // searchPlot draws held-out accuracy against learning rate, one line per round (trials
 // sorted by lr), with the best trial marked.
-func searchPlot(res *lrfind.SearchResult, c runConfig) *report.LinePlot {
-	lp := &report.LinePlot{Title: fmt.Sprintf("random search: %s, %s", c.Model, optimName(c)),
+func searchPlot(res *lrfind.SearchResult, r recipe.Recipe) *report.LinePlot {
+	lp := &report.LinePlot{Title: fmt.Sprintf("random search: %s, %s", r.Model.Name, optimName(r)),
 		XLabel: "learning rate", YLabel: "held-out accuracy", LogX: true}
 	for r := range res.Ranges {
 		var ts []lrfind.Trial

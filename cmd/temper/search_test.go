@@ -88,7 +88,7 @@ func TestSearchMNIST(t *testing.T) {
 		if !strings.Contains(out, "rank") || strings.Count(out, "\n") < 9 {
 			t.Fatalf("no ranked table of 6 trials in %q", out)
 		}
-		if !strings.Contains(out, "trained on 900 images, ranked on 100 held out") {
+		if !strings.Contains(out, "trained on 900 examples, ranked on 100 held out") {
 			t.Errorf("split not reported: %q", out)
 		}
 		i := strings.Index(out, "trained on")
