@@ -18,8 +18,8 @@ import (
 	"github.com/temperml/temper/optim"
 	"github.com/temperml/temper/rng"
 	"github.com/temperml/temper/schedule"
-	"github.com/temperml/temper/train"
 	"github.com/temperml/temper/tensor"
+	"github.com/temperml/temper/train"
 )
 
 // Options are the parts of a run that are not the recipe: where it writes, what it

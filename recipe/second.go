@@ -154,4 +154,3 @@ func writeJSONL[T any](path string, recs []T) error {
 		return err
 	})
 }
-

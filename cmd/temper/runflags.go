@@ -16,13 +16,13 @@ import (
 type flagGroup int
 
 const (
-	dataFlags     flagGroup = 1 << iota // --data, --image-size, --train-size, --val-*, ...
-	modelFlags                          // --model and its structural regularizers
-	optimFlags                          // --optim, --lr, --momentum, ...
-	batchFlags                          // --batch, --label-smoothing
-	trainingFlags                       // --epochs, --schedule, --augment, --l1, ...
-	averagingFlags                      // --ema, --swa-*
-	runFlagsAll   = dataFlags | modelFlags | optimFlags | batchFlags | trainingFlags | averagingFlags
+	dataFlags      flagGroup = 1 << iota // --data, --image-size, --train-size, --val-*, ...
+	modelFlags                           // --model and its structural regularizers
+	optimFlags                           // --optim, --lr, --momentum, ...
+	batchFlags                           // --batch, --label-smoothing
+	trainingFlags                        // --epochs, --schedule, --augment, --l1, ...
+	averagingFlags                       // --ema, --swa-*
+	runFlagsAll    = dataFlags | modelFlags | optimFlags | batchFlags | trainingFlags | averagingFlags
 )
 
 // runFlags binds flags to a recipe. After parsing, resolve returns the recipe with the
