@@ -130,8 +130,13 @@ func (t *Tape) SetThreads(n int) int {
 }
 
 // Threads returns the number of threads ops on t use: the count set by SetThreads, or the
-// process default if none is set.
-func (t *Tape) Threads() int { return kernel.ResolveThreads(t.threads) }
+// process default if none is set (also for a nil tape).
+func (t *Tape) Threads() int {
+	if t == nil {
+		return kernel.Threads()
+	}
+	return kernel.ResolveThreads(t.threads)
+}
 
 // SetNoGrad turns gradient recording off (evaluation): ops still compute values but record
 // nothing to differentiate. It returns the previous setting.

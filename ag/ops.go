@@ -153,14 +153,15 @@ func MatMul(a, b *Var) *Var {
 		panic(&tensor.ShapeError{Op: "ag.MatMul", A: as, B: bs, Msg: "want (m,k)·(k,n)"})
 	}
 	out := t.Empty(as[0], bs[1])
-	tensor.MatMulInto(out, a.Value, b.Value, 1, 0)
+	tensor.MatMulIntoN(t.Threads(), out, a.Value, b.Value, 1, 0)
 	return t.Op(out, func(o *Var) {
 		a, b := o.inputs[0], o.inputs[1]
+		th := o.tape.Threads()
 		if a.requiresGrad {
-			tensor.MatMulInto(a.GradBuf(), o.Grad, b.Value.T(), 1, 1)
+			tensor.MatMulIntoN(th, a.GradBuf(), o.Grad, b.Value.T(), 1, 1)
 		}
 		if b.requiresGrad {
-			tensor.MatMulInto(b.GradBuf(), a.Value.T(), o.Grad, 1, 1)
+			tensor.MatMulIntoN(th, b.GradBuf(), a.Value.T(), o.Grad, 1, 1)
 		}
 	}, a, b)
 }

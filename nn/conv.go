@@ -220,7 +220,7 @@ func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int, link *bnStatsLink) *ag.
 	if !noGrad && w.RequiresGrad() {
 		saved = t.Empty(n * geom.Rows() * geom.Cols())
 	}
-	j := newConvJob(t, &geom, opt.Groups, n, out, kernel.Threads(), saved != nil)
+	j := newConvJob(t, &geom, opt.Groups, n, out, t.Threads(), saved != nil)
 	j.x, j.w, j.y = x.Value.Contiguous().Data(), w.Value.Contiguous().Data(), y.Data()
 	if saved != nil {
 		j.saved = saved.Data()
@@ -244,12 +244,12 @@ func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int, link *bnStatsLink) *ag.
 	if fused {
 		if j.gram != nil {
 			j.phase = convGram
-			kernel.Parallel(j.threads, 1, j.fn)
+			kernel.ParallelN(j.threads, j.threads, 1, j.fn)
 		}
 		j.fusedStats(link)
 	}
 	j.phase = convForward
-	kernel.Parallel(j.threads, 1, j.fn)
+	kernel.ParallelN(j.threads, j.threads, 1, j.fn)
 	threads := j.threads
 	j.release()
 	v := recordConv(t, y, x, w, b, opt, aux, threads, 0, saved)
@@ -310,7 +310,7 @@ func conv2dBackward(o *ag.Var) {
 		j.dbPart = t.Empty(j.threads, 2*out).Data() // float64 sums, two float32 slots each
 	}
 	j.phase = convBackward
-	kernel.Parallel(j.threads, 1, j.fn)
+	kernel.ParallelN(j.threads, j.threads, 1, j.fn)
 	if j.needW {
 		dw := w.GradBuf().Data()
 		for i := 0; i < j.threads; i++ {
@@ -390,7 +390,8 @@ type convJob struct {
 	geom           kernel.ConvGeom
 	groups         int
 	n, out         int
-	threads, nb    int
+	threads, nb    int // the batch split (threads parts) and images per block
+	kthreads       int // the tape's thread count, for the products inside a part
 	phase          int
 	x, w, b, y, g  []float32
 	saved          []float32 // all images' column matrices (training), else nil
@@ -422,13 +423,14 @@ var convJobs = freeList[convJob]{newItem: func() *convJob {
 }}
 
 // newConvJob prepares a conv pass with the given thread count (the split of the batch,
-// which must be the same in the forward and backward passes when columns are saved).
+// which must be the same in the forward and backward passes when columns are saved); the
+// products inside each part run on up to the tape's count (t.Threads()).
 // With saved, the column matrices live in j.saved (block of images s0.. at s0·K·P) and no
 // per-thread column scratch is needed.
 func newConvJob(t *ag.Tape, geom *kernel.ConvGeom, groups, n, out, threads int, saved bool) *convJob {
 	j := convJobs.get()
 	fn := j.fn
-	*j = convJob{geom: *geom, groups: groups, n: n, out: out, fn: fn}
+	*j = convJob{geom: *geom, groups: groups, n: n, out: out, fn: fn, kthreads: t.Threads()}
 	j.threads = max(1, min(threads, n))
 	P := geom.Cols()
 	per := (n + j.threads - 1) / j.threads
@@ -510,7 +512,7 @@ func (j *convJob) forward(n0, n1 int, cols, obuf, st []float32) {
 			dst = j.y[s0*outSz : (s0+1)*outSz]
 		}
 		for gi := 0; gi < j.groups; gi++ {
-			kernel.Sgemm(false, false, og, ld, K, 1, j.w[gi*og*K:], K, cols[gi*K*ld:], ld, 0, dst[gi*og*ld:], ld)
+			kernel.SgemmN(j.kthreads, false, false, og, ld, K, 1, j.w[gi*og*K:], K, cols[gi*K*ld:], ld, 0, dst[gi*og*ld:], ld)
 		}
 		if cnt == 1 {
 			if st != nil {
@@ -619,12 +621,12 @@ func (j *convJob) backward(tid, n0, n1 int, cols, gbuf []float32) {
 					}
 					continue
 				}
-				kernel.Sgemm(false, true, og, K, ld, 1, gb[gi*og*ld:], ld, cols[gi*K*ld:], ld, 1, dw[gi*og*K:], K)
+				kernel.SgemmN(j.kthreads, false, true, og, K, ld, 1, gb[gi*og*ld:], ld, cols[gi*K*ld:], ld, 1, dw[gi*og*K:], K)
 			}
 		}
 		if j.dx != nil {
 			for gi := 0; gi < j.groups; gi++ {
-				kernel.Sgemm(true, false, K, ld, og, 1, j.w[gi*og*K:], K, gb[gi*og*ld:], ld, 0, cols[gi*K*ld:], ld)
+				kernel.SgemmN(j.kthreads, true, false, K, ld, og, 1, j.w[gi*og*K:], K, gb[gi*og*ld:], ld, 0, cols[gi*K*ld:], ld)
 			}
 			for s := 0; s < cnt; s++ {
 				dxn := j.dx[(s0+s)*inSz : (s0+s+1)*inSz]

@@ -261,7 +261,7 @@ func bnPushBackward(o *ag.Var) {
 	j.dwPart = t.Empty(j.threads, 2*C*(R+2)).Data()
 	j.pscratch = t.Empty(j.threads, P*R).Data()
 	j.phase = convPush
-	kernel.Parallel(j.threads, 1, j.fn)
+	kernel.ParallelN(j.threads, j.threads, 1, j.fn)
 
 	var gamma, dgamma, dbeta []float32
 	if len(in) == 3 {

@@ -64,9 +64,9 @@ func winogradOK(g *kernel.ConvGeom, groups int) bool {
 }
 
 // winoUnits is the number of work units a minibatch is cut into (fewer if it has fewer
-// images). The units are claimed by the pool's threads as they come (kernel.ParallelEach),
-// so a thread the host deschedules for a while does not hold up the pass, and their
-// partial sums (dW, db, the linked BN's statistics) are added in unit order: the results
+// images). The units are claimed by the pool's threads as they come (kernel.ParallelEachN
+// with the tape's thread count), so a thread the host deschedules for a while does not
+// hold up the pass, and their partial sums (dW, db, the linked BN's statistics) are added in unit order: the results
 // do not depend on the thread count or on which thread ran which unit.
 const winoUnits = 8
 
@@ -74,6 +74,7 @@ const winoUnits = 8
 type winoJob struct {
 	g              kernel.ConvGeom
 	n, out, units  int
+	threads        int           // the tape's thread count
 	slots          int           // scratch sets: the most units that can run at once
 	busy           atomic.Uint64 // scratch sets in use
 	th, tw, tpi    int           // tiles per column, per row, per image
@@ -97,12 +98,12 @@ var winoJobs = freeList[winoJob]{newItem: func() *winoJob {
 	return j
 }}
 
-func newWinoJob(g *kernel.ConvGeom, n, out int) *winoJob {
+func newWinoJob(t *ag.Tape, g *kernel.ConvGeom, n, out int) *winoJob {
 	j := winoJobs.get()
 	fn, runs := j.fn, j.runs
-	*j = winoJob{g: *g, n: n, out: out, fn: fn, runs: runs}
+	*j = winoJob{g: *g, n: n, out: out, fn: fn, runs: runs, threads: t.Threads()}
 	j.units = max(1, min(winoUnits, n))
-	j.slots = max(1, min(kernel.Threads(), j.units, 64))
+	j.slots = max(1, min(j.threads, j.units, 64))
 	for len(j.runs) < 2*j.slots {
 		j.runs = append(j.runs, make([]kernel.WinoRun, 0, winoBlock))
 	}
@@ -123,7 +124,7 @@ func (j *winoJob) parallel() {
 		j.run(0, j.units)
 		return
 	}
-	kernel.ParallelEach(j.units, j.fn)
+	kernel.ParallelEachN(j.threads, j.units, j.fn)
 }
 
 func (j *winoJob) run(lo, hi int) {
@@ -138,8 +139,8 @@ func (j *winoJob) run(lo, hi int) {
 	j.busy.And(^(uint64(1) << slot))
 }
 
-// acquire returns a free scratch set. At most Threads() units run at once, and there
-// are that many sets (a caller that raises the thread count meanwhile waits for one).
+// acquire returns a free scratch set. At most j.threads units run at once (the region's
+// own count, whatever other goroutines run), and there are that many sets (up to 64).
 func (j *winoJob) acquire() int {
 	all := uint64(1)<<j.slots - 1
 	for {
@@ -218,7 +219,7 @@ func (j *winoJob) forward(u, slot int) {
 		v := j.block(u, slot, b, τ0, cnt)
 		j.inputTiles(slot, n0, τ0, cnt, v)
 		for xi := 0; xi < 16; xi++ {
-			kernel.Sgemm(false, false, O, cnt, C, 1, j.u[xi*O*C:], C, v[xi*vs:], cnt, 0, m[xi*ms:], cnt)
+			kernel.SgemmN(j.threads, false, false, O, cnt, C, 1, j.u[xi*O*C:], C, v[xi*vs:], cnt, 0, m[xi*ms:], cnt)
 		}
 		j.outputTiles(slot, n0, τ0, cnt, m, st, sums)
 	}
@@ -254,13 +255,13 @@ func (j *winoJob) backward(u, slot int) {
 				j.inputTiles(slot, n0, τ0, cnt, v)
 			}
 			for xi := 0; xi < 16; xi++ {
-				kernel.Sgemm(false, true, O, C, cnt, 1, dm[xi*ms:], cnt, v[xi*vs:], cnt, 1, dU[xi*O*C:], C)
+				kernel.SgemmN(j.threads, false, true, O, C, cnt, 1, dm[xi*ms:], cnt, v[xi*vs:], cnt, 1, dU[xi*O*C:], C)
 			}
 		}
 		if j.dx != nil {
 			dv := j.dv[slot*j.vLen(winoBlock):][:j.vLen(cnt)]
 			for xi := 0; xi < 16; xi++ {
-				kernel.Sgemm(true, false, C, cnt, O, 1, j.u[xi*O*C:], C, dm[xi*ms:], cnt, 0, dv[xi*vs:], cnt)
+				kernel.SgemmN(j.threads, true, false, C, cnt, O, 1, j.u[xi*O*C:], C, dm[xi*ms:], cnt, 0, dv[xi*vs:], cnt)
 			}
 			j.inputGradTiles(slot, n0, τ0, cnt, dv)
 		}
@@ -452,7 +453,7 @@ func winoFilterGrad(dw, du []float32, out, C int) {
 // with save it keeps V of all images for the backward pass.
 func winoForward(t *ag.Tape, x, w, b *ag.Var, y *tensor.Tensor, geom *kernel.ConvGeom, opt ConvOptions, aux []int, link *bnStatsLink, save bool) *ag.Var {
 	n, out, C := x.Value.Shape()[0], w.Value.Shape()[0], geom.C
-	j := newWinoJob(geom, n, out)
+	j := newWinoJob(t, geom, n, out)
 	j.x, j.y = x.Value.Contiguous().Data(), y.Data()
 	j.u = t.Empty(16 * out * C).Data()
 	winoFilter(j.u, w.Value.Contiguous().Data(), out, C)
@@ -489,7 +490,7 @@ func winoBackward(o *ag.Var, geom *kernel.ConvGeom) {
 	x, w := in[0], in[1]
 	t := o.Tape()
 	n, out, C := x.Value.Shape()[0], w.Value.Shape()[0], geom.C
-	j := newWinoJob(geom, n, out)
+	j := newWinoJob(t, geom, n, out)
 	j.x, j.gy = x.Value.Contiguous().Data(), o.Grad.Data()
 	j.u = t.Empty(16 * out * C).Data()
 	winoFilter(j.u, w.Value.Contiguous().Data(), out, C)

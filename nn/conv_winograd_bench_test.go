@@ -10,7 +10,7 @@ func BenchmarkWinoTransforms(b *testing.B) {
 	g := kernel.ConvGeom{C: 32, H: 14, W: 14, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1}
 	g.Init()
 	n, O := 8, 64
-	j := newWinoJob(&g, n, O)
+	j := newWinoJob(nil, &g, n, O) // nil tape: the process default thread count
 	j.x = make([]float32, n*g.C*g.H*g.W)
 	j.y = make([]float32, n*O*g.OH*g.OW)
 	j.gy = j.y

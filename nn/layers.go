@@ -76,7 +76,7 @@ func LinearOp(x, w, b *ag.Var) *ag.Var {
 	xv := x.Value.Contiguous()
 	y := t.Empty(n, out)
 	yd := y.Data()
-	kernel.Sgemm(false, true, n, out, in, 1, xv.Data(), in, w.Value.Data(), in, 0, yd, out)
+	kernel.SgemmN(t.Threads(), false, true, n, out, in, 1, xv.Data(), in, w.Value.Data(), in, 0, yd, out)
 	if b != nil {
 		if bs := b.Value.Shape(); len(bs) != 1 || bs[0] != out {
 			panic(&tensor.ShapeError{Op: "nn.Linear", A: ws, B: bs, Msg: "bias must be (out)"})
@@ -93,17 +93,18 @@ func linearBackward(o *ag.Var) {
 	g := o.Grad.Data()
 	n, outF := o.Value.Shape()[0], o.Value.Shape()[1]
 	inF := w.Value.Shape()[1]
+	threads := o.Tape().Threads()
 	if x.RequiresGrad() {
 		dx, fresh := x.GradForWrite()
 		beta := float32(1)
 		if fresh {
 			beta = 0
 		}
-		kernel.Sgemm(false, false, n, inF, outF, 1, g, outF, w.Value.Data(), inF, beta, dx.Data(), inF)
+		kernel.SgemmN(threads, false, false, n, inF, outF, 1, g, outF, w.Value.Data(), inF, beta, dx.Data(), inF)
 	}
 	if w.RequiresGrad() {
 		xv := x.Value.Contiguous()
-		kernel.Sgemm(true, false, outF, inF, n, 1, g, outF, xv.Data(), inF, 1, w.GradBuf().Data(), inF)
+		kernel.SgemmN(threads, true, false, outF, inF, n, 1, g, outF, xv.Data(), inF, 1, w.GradBuf().Data(), inF)
 	}
 	if len(in) > 2 && in[2].RequiresGrad() {
 		kernel.SumRows(in[2].GradBuf().Data(), g, n, outF)
@@ -207,7 +208,7 @@ func (d *Dropout) Forward(x *ag.Var) *ag.Var {
 	y := t.Empty(xv.Shape()...)
 	// mask = scale·Bernoulli(1-P) and y = x ⊙ mask in one sweep (in parallel for large
 	// inputs; the values do not depend on the thread count).
-	d.Rand.BernoulliMul(mask.Data(), y.Data(), xv.Data(), 1-d.P, float32(1/(1-d.P)))
+	d.Rand.BernoulliMulN(t.Threads(), mask.Data(), y.Data(), xv.Data(), 1-d.P, float32(1/(1-d.P)))
 	return t.RecordMulMask(x, y, mask)
 }
 

@@ -6,7 +6,6 @@ import (
 
 	"github.com/temperml/temper/ag"
 	"github.com/temperml/temper/ag/gradcheck"
-	"github.com/temperml/temper/internal/kernel"
 	"github.com/temperml/temper/nn"
 	"github.com/temperml/temper/rng"
 	"github.com/temperml/temper/tensor"
@@ -107,9 +106,7 @@ func TestDropoutTrainEval(t *testing.T) {
 // m the stream's next Bernoulli(1-p) draws in order, for any thread count, and leaves the
 // stream where drawing the mask serially would.
 func TestDropoutMatchesDefinition(t *testing.T) {
-	defer kernel.SetThreads(kernel.Threads())
 	for _, threads := range []int{1, 2, 3} {
-		kernel.SetThreads(threads)
 		for _, shape := range [][]int{{3, 5}, {128, 512}, {7, 10001}} {
 			n := shape[0] * shape[1]
 			d, _ := nn.NewDropout(0.2, rng.New(11))
@@ -118,6 +115,7 @@ func TestDropoutMatchesDefinition(t *testing.T) {
 			xt := tensor.Randn(r, shape...)
 			gt := tensor.Randn(r, shape...)
 			tp := ag.NewTape()
+			tp.SetThreads(threads)
 			x := tp.Const(xt)
 			w := ag.NewParam(tensor.Full(1, shape...)) // dx flows into a parameter through Mul
 			y := d.Forward(ag.Mul(x, w))

@@ -161,7 +161,7 @@ func (bn *BatchNorm) Forward(x *ag.Var) *ag.Var {
 	j := bnJobs.get()
 	j.set(bnJob{phase: bnPhaseForward, n: n, c: c, s: s, x: xv.Data(),
 		rm: bn.RunningMean.Data(), rv: bn.RunningVar.Data(), eps: bn.Eps, mom: mom, training: bn.training, relu: bn.FuseReLU})
-	j.threads = max(1, min(kernel.Threads(), c))
+	j.threads = max(1, min(t.Threads(), c))
 	var y, aux *tensor.Tensor
 	if bn.FuseMaxPool2 {
 		if len(xs) != 4 || !bn.FuseReLU || xs[2] < 2 || xs[3] < 2 {
@@ -253,7 +253,7 @@ func (j *bnJob) set(v bnJob) {
 }
 
 func (j *bnJob) runAndRelease() {
-	kernel.Parallel(j.threads, 1, j.fn)
+	kernel.ParallelN(j.threads, j.threads, 1, j.fn)
 	j.set(bnJob{})
 	bnJobs.put(j)
 }
@@ -424,7 +424,7 @@ func bnBackward(o *ag.Var) {
 	j := bnJobs.get()
 	j.set(bnJob{phase: bnPhaseBackward, n: n, c: c, s: s, x: x.Value.Contiguous().Data(), y: o.Value.Data(),
 		stats: o.Aux.Data()[:2*c], g: o.Grad.Data(), training: flags&1 == 1, relu: flags&2 == 2, pool: flags&4 == 4})
-	j.threads = max(1, min(kernel.Threads(), c))
+	j.threads = max(1, min(o.Tape().Threads(), c))
 	if j.pool {
 		j.h, j.w = xs[2], xs[3]
 		np := o.Value.Len()

@@ -63,9 +63,10 @@ func getParJob(op func(j *parJob, lo, hi int)) *parJob {
 	return j
 }
 
-// runPar runs j.op over [0, n) in chunks of at least grain and recycles j.
-func runPar(j *parJob, n, grain int) {
-	kernel.Parallel(n, grain, j.fn)
+// runPar runs j.op over [0, n) in chunks of at least grain, on at most the tape's thread
+// count (t.Threads()), and recycles j.
+func runPar(t *ag.Tape, j *parJob, n, grain int) {
+	kernel.ParallelN(t.Threads(), n, grain, j.fn)
 	fn := j.fn
 	*j = parJob{fn: fn}
 	parJobs.put(j)
@@ -148,7 +149,7 @@ func maxPool2d(x *ag.Var, g0 kernel.ConvGeom) *ag.Var {
 	idx := t.Empty(xs[0], xs[1], g.OH, g.OW) // flat in-plane index of each maximum
 	j := getParJob(maxPoolForward)
 	j.geom, j.a, j.b, j.c = g, x.Value.Contiguous().Data(), y.Data(), idx.Data()
-	runPar(j, planes, planeGrain(g.H*g.W))
+	runPar(t, j, planes, planeGrain(g.H*g.W))
 	v := t.Op(y, maxPoolBackward, x)
 	v.Aux = idx
 	return v
@@ -199,7 +200,7 @@ func maxPoolBackward(o *ag.Var) {
 	j := getParJob(maxPoolBackwardPlanes)
 	j.i = [4]int{xs[2] * xs[3], ys[2] * ys[3]}
 	j.a, j.b, j.c, j.flag = dx.Data(), o.Grad.Data(), o.Aux.Data(), fresh
-	runPar(j, xs[0]*xs[1], planeGrain(xs[2]*xs[3]))
+	runPar(o.Tape(), j, xs[0]*xs[1], planeGrain(xs[2]*xs[3]))
 }
 
 func maxPoolBackwardPlanes(j *parJob, lo, hi int) {
@@ -248,7 +249,7 @@ func (m *AvgPool2D) Forward(x *ag.Var) *ag.Var {
 	y := t.Empty(xs[0], xs[1], g.OH, g.OW)
 	j := getParJob(avgPoolPlanes)
 	j.geom, j.a, j.b, j.flag = g, x.Value.Contiguous().Data(), y.Data(), m.ExcludePadding
-	runPar(j, xs[0]*xs[1], planeGrain(g.H*g.W))
+	runPar(t, j, xs[0]*xs[1], planeGrain(g.H*g.W))
 	v := t.Op(y, avgPoolBackward, x)
 	v.AuxF = 0
 	if m.ExcludePadding {
@@ -318,7 +319,7 @@ func avgPoolBackward(o *ag.Var) {
 	j := getParJob(avgPoolPlanes)
 	j.geom, j.a, j.b, j.flag = g, dx.Data(), o.Grad.Data(), o.AuxF == 1
 	j.i[0] = 1
-	runPar(j, xs[0]*xs[1], planeGrain(g.H*g.W))
+	runPar(o.Tape(), j, xs[0]*xs[1], planeGrain(g.H*g.W))
 }
 
 // AdaptiveAvgPool2D averages x (N, C, H, W) into a fixed (OutH, OutW) grid (PyTorch's
@@ -347,7 +348,7 @@ func (m *AdaptiveAvgPool2D) Forward(x *ag.Var) *ag.Var {
 	j := getParJob(adaptivePlanes)
 	j.i = [4]int{xs[2], xs[3], m.OutH, m.OutW}
 	j.a, j.b = x.Value.Contiguous().Data(), y.Data()
-	runPar(j, xs[0]*xs[1], planeGrain(xs[2]*xs[3]))
+	runPar(t, j, xs[0]*xs[1], planeGrain(xs[2]*xs[3]))
 	return t.Op(y, adaptiveBackward, x)
 }
 
@@ -393,5 +394,5 @@ func adaptiveBackward(o *ag.Var) {
 	j := getParJob(adaptivePlanes)
 	j.i = [4]int{xs[2], xs[3], ys[2], ys[3]}
 	j.a, j.b, j.flag = dx.Data(), o.Grad.Data(), true
-	runPar(j, xs[0]*xs[1], planeGrain(xs[2]*xs[3]))
+	runPar(o.Tape(), j, xs[0]*xs[1], planeGrain(xs[2]*xs[3]))
 }

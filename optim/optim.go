@@ -33,7 +33,9 @@
 //
 // Speed: each parameter is updated in one fused pass (AVX2 on amd64, bit-identical to the
 // portable Go loops; TEMPER_KERNEL=generic forces the Go loops), and parameters larger
-// than 64K elements are split over the kernel worker pool (internal/kernel.Parallel).
+// than 64K elements are split over the kernel worker pool, on up to the optimizer's thread
+// count (Threaded.SetThreads; by default the process default of internal/kernel). Every
+// update is elementwise, so results do not depend on the count.
 package optim
 
 import (
@@ -87,6 +89,17 @@ type Optimizer interface {
 	LoadState(map[string]*tensor.Tensor) error
 }
 
+// Threaded is implemented by every optimizer of this package: the number of threads, the
+// caller included, a Step may use (a trainer passes its own count, as it does to its
+// ag.Tape, so that two trainers in one process do not share a global setting).
+type Threaded interface {
+	// SetThreads sets the count (n < 1: the process default of internal/kernel,
+	// GOMAXPROCS at start) and returns the previous setting (0 for the default).
+	SetThreads(n int) int
+	// Threads returns the count Step uses.
+	Threads() int
+}
+
 // slot holds one parameter's state: a per-parameter step count (a 1-element tensor, as in
 // PyTorch, where it is a float32 0-d tensor) and the optimizer's buffers, in the order of
 // the optimizer's buffer names.
@@ -106,7 +119,19 @@ type base struct {
 	// run is bound once at construction so that Step does not allocate.
 	cur chunk
 	run func(lo, hi int)
+
+	threads int // see Threaded; 0 is the process default
 }
+
+// SetThreads implements Threaded.
+func (b *base) SetThreads(n int) int {
+	prev := b.threads
+	b.threads = max(n, 0)
+	return prev
+}
+
+// Threads implements Threaded.
+func (b *base) Threads() int { return kernel.ResolveThreads(b.threads) }
 
 // chunk is a parameter, its gradient and up to three state buffers of the same length.
 type chunk struct{ p, g, b0, b1, b2 []float32 }
@@ -129,8 +154,9 @@ func (c *chunk) sub(lo, hi int) chunk {
 // parallelGrain is the smallest number of elements worth handing to another thread.
 const parallelGrain = 1 << 15
 
-// launch updates one parameter with b.run, split over the kernel worker pool for large
-// parameters. Every update is elementwise, so the result does not depend on the split.
+// launch updates one parameter with b.run, split over the kernel worker pool (up to
+// b.Threads() threads) for large parameters. Every update is elementwise, so the result
+// does not depend on the split.
 func (b *base) launch(p, g []float32, bufs [][]float32) {
 	b.cur = chunk{p: p, g: g}
 	if len(bufs) > 0 {
@@ -145,7 +171,7 @@ func (b *base) launch(p, g []float32, bufs [][]float32) {
 	if len(p) < 2*parallelGrain {
 		b.run(0, len(p))
 	} else {
-		kernel.Parallel(len(p), parallelGrain, b.run)
+		kernel.ParallelN(b.threads, len(p), parallelGrain, b.run)
 	}
 	b.cur = chunk{}
 }

@@ -98,28 +98,49 @@ func TestVectorPathsBitIdentical(t *testing.T) {
 	}
 }
 
-// TestThreadsIdentical: splitting a large parameter over the worker pool does not change
-// the result (every update is elementwise).
+// TestThreadsIdentical: splitting a large parameter over the worker pool with the
+// optimizer's own thread count (Threaded) does not change the result (every update is
+// elementwise), for every optimizer.
 func TestThreadsIdentical(t *testing.T) {
-	defer kernel.SetThreads(kernel.Threads())
-	run := func(threads int) []float32 {
-		kernel.SetThreads(threads)
-		g := oneGroup(0.01, 3*parallelGrain+5)
-		cfg := DefaultAdamConfig()
-		cfg.WeightDecay = 1e-3
-		o, err := NewAdam(g, cfg)
-		if err != nil {
-			t.Fatal(err)
+	for _, name := range Names {
+		run := func(threads int) []float32 {
+			g := oneGroup(0.01, 3*parallelGrain+5)
+			cfg, _ := DefaultConfig(name)
+			cfg.LR, cfg.WeightDecay = 0.01, 1e-3
+			o, err := New(name, g, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			th, ok := o.(Threaded)
+			if !ok {
+				t.Fatalf("%s does not implement Threaded", name)
+			}
+			if prev := th.SetThreads(threads); prev != 0 {
+				t.Fatalf("%s: SetThreads on a new optimizer returned %d, want 0", name, prev)
+			}
+			if want := kernel.ResolveThreads(threads); th.Threads() != want {
+				t.Fatalf("%s: Threads() = %d after SetThreads(%d), want %d", name, th.Threads(), threads, want)
+			}
+			for range 3 {
+				o.Step()
+			}
+			return g[0].Params[0].Value.Data()
 		}
-		for range 3 {
-			o.Step()
-		}
-		return g[0].Params[0].Value.Data()
-	}
-	one, two := run(1), run(2)
-	for i := range one {
-		if math.Float32bits(one[i]) != math.Float32bits(two[i]) {
-			t.Fatalf("[%d] = %v with 1 thread, %v with 2", i, one[i], two[i])
+		one := run(1)
+		for _, threads := range []int{2, 3, 0} {
+			other := run(threads)
+			for i := range one {
+				if math.Float32bits(one[i]) != math.Float32bits(other[i]) {
+					t.Fatalf("%s [%d] = %v with 1 thread, %v with %d", name, i, one[i], other[i], threads)
+				}
+			}
 		}
 	}
 }
+
+var (
+	_ Threaded = (*SGD)(nil)
+	_ Threaded = (*AdaGrad)(nil)
+	_ Threaded = (*RMSProp)(nil)
+	_ Threaded = (*Adam)(nil)
+)

@@ -168,7 +168,7 @@ func MaskWeight(t *ag.Tape, w *ag.Var, p float64, scale float32, r *rng.Stream) 
 	wv := w.Value.Contiguous()
 	mask := t.Empty(wv.Shape()...)
 	md := mask.Data()
-	r.Bernoulli(md, 1-p)
+	r.BernoulliN(t.Threads(), md, 1-p)
 	if scale != 1 {
 		for i := range md {
 			md[i] *= scale
@@ -229,7 +229,7 @@ func LinearDropConnectOp(x, w, b *ag.Var, p float64, r *rng.Stream) *ag.Var {
 	if b != nil {
 		bd = b.Value.Data()
 	}
-	kernel.Parallel(n, max(1, 65536/max(out*in, 1)), func(lo, hi int) {
+	kernel.ParallelN(t.Threads(), n, max(1, 65536/max(out*in, 1)), func(lo, hi int) {
 		for s := lo; s < hi; s++ {
 			xr := xd[s*in : (s+1)*in]
 			for o := 0; o < out; o++ {
@@ -265,9 +265,10 @@ func linearPerSampleBackward(o *ag.Var) {
 	xd, wd := x.Value.Contiguous().Data(), w.Value.Contiguous().Data()
 	a := bitWords(o.Aux)
 	grain := max(1, 65536/max(out*inF, 1))
+	threads := o.Tape().Threads()
 	if x.RequiresGrad() {
 		dx := x.GradBuf().Data()
-		kernel.Parallel(n, grain, func(lo, hi int) {
+		kernel.ParallelN(threads, n, grain, func(lo, hi int) {
 			for s := lo; s < hi; s++ {
 				dr := dx[s*inF : (s+1)*inF]
 				for oo := 0; oo < out; oo++ {
@@ -288,7 +289,7 @@ func linearPerSampleBackward(o *ag.Var) {
 		dw := w.GradBuf().Data()
 		// Split over output rows so each thread owns its rows of dW (deterministic sums
 		// in sample order).
-		kernel.Parallel(out, max(1, 65536/max(n*inF, 1)), func(lo, hi int) {
+		kernel.ParallelN(threads, out, max(1, 65536/max(n*inF, 1)), func(lo, hi int) {
 			for oo := lo; oo < hi; oo++ {
 				dr := dw[oo*inF : (oo+1)*inF]
 				for s := 0; s < n; s++ {
@@ -439,7 +440,7 @@ func tileMasked(t *ag.Tape, w *ag.Var, n int, p float64, r *rng.Stream) *ag.Var 
 	shape := append([]int{n * ws[0]}, ws[1:]...)
 	mask := t.Empty(shape...)
 	md := mask.Data()
-	r.Bernoulli(md, 1-p)
+	r.BernoulliN(t.Threads(), md, 1-p)
 	y := t.Empty(shape...)
 	yd, wd := y.Data(), w.Value.Contiguous().Data()
 	for s := 0; s < n; s++ {

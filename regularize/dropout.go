@@ -147,7 +147,7 @@ func DropoutOp(x *ag.Var, p float64, scale float32, spatial bool, r *rng.Stream)
 		planes := xs[0] * xs[1]
 		inner := xv.Len() / max(planes, 1)
 		keep := md[:planes]
-		r.Bernoulli(keep, 1-p)
+		r.BernoulliN(t.Threads(), keep, 1-p)
 		// Expand backwards so the per-plane values at the front are read before overwritten.
 		for pl := planes - 1; pl >= 0; pl-- {
 			v := keep[pl] * scale
@@ -157,7 +157,7 @@ func DropoutOp(x *ag.Var, p float64, scale float32, spatial bool, r *rng.Stream)
 			}
 		}
 	} else {
-		r.Bernoulli(md, 1-p)
+		r.BernoulliN(t.Threads(), md, 1-p)
 		if scale != 1 {
 			for i := range md {
 				md[i] *= scale

@@ -84,7 +84,7 @@ func depthMask(x *ag.Var, keep float64, scale float32, mode DepthMode, r *rng.St
 	}
 	mask := t.Empty(xs...)
 	md := mask.Data()
-	r.Bernoulli(md[:rows], keep)
+	r.BernoulliN(t.Threads(), md[:rows], keep)
 	inner := xv.Len() / max(n, 1)
 	if mode == Batch {
 		v := md[0] * scale

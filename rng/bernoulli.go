@@ -30,23 +30,40 @@ const (
 
 // Bernoulli fills dst with 1 (probability keep) or 0: element i is 1 when the top 24 bits
 // of the stream's i-th next 64-bit output are below round(keep·2²⁴). It advances the
-// stream by len(dst) draws.
+// stream by len(dst) draws. A long mask is drawn on up to the process default thread
+// count (internal/kernel's); BernoulliN takes the count explicitly. The mask does not
+// depend on the count.
 func (s *Stream) Bernoulli(dst []float32, keep float64) {
-	s.BernoulliMul(dst, nil, nil, keep, 1)
+	s.BernoulliMulN(0, dst, nil, nil, keep, 1)
+}
+
+// BernoulliN is Bernoulli on up to threads threads, the caller included (threads < 1:
+// the process default), e.g. an ag.Tape's Threads().
+func (s *Stream) BernoulliN(threads int, dst []float32, keep float64) {
+	s.BernoulliMulN(threads, dst, nil, nil, keep, 1)
 }
 
 // BernoulliMul is Bernoulli with the kept value scale instead of 1 and, if x is not nil,
 // the mask applied in the same sweep: mask[i] = scale with probability keep, else 0 (the
 // draws of Bernoulli), and y[i] = x[i]·mask[i]. x and y, when given, have mask's length;
 // y may be x, mask must not overlap either.
-// This is inverted dropout's forward pass (scale = 1/keep).
+// This is inverted dropout's forward pass (scale = 1/keep). It uses the process default
+// thread count; BernoulliMulN takes it explicitly.
 func (s *Stream) BernoulliMul(mask, y, x []float32, keep float64, scale float32) {
+	s.BernoulliMulN(0, mask, y, x, keep, scale)
+}
+
+// BernoulliMulN is BernoulliMul on up to threads threads, the caller included (threads
+// < 1: the process default). The results, and the state the stream is left in, do not
+// depend on threads.
+func (s *Stream) BernoulliMulN(threads int, mask, y, x []float32, keep float64, scale float32) {
+	threads = kernel.ResolveThreads(threads)
 	thr := kernel.BernoulliThreshold(keep)
 	n := len(mask)
 	if x != nil && (len(x) != n || len(y) != n) {
 		panic("rng: BernoulliMul: mask, y and x lengths differ")
 	}
-	if n < bernoulliParallelMin || kernel.Threads() < 2 {
+	if n < bernoulliParallelMin || threads < 2 {
 		s.src.hi, s.src.lo = kernel.PCGBernoulli(mask, y, x, s.src.hi, s.src.lo, thr, scale)
 		return
 	}
@@ -60,7 +77,8 @@ func (s *Stream) BernoulliMul(mask, y, x []float32, keep float64, scale float32)
 	j.hi, j.lo, j.thr, j.one = s.src.hi, s.src.lo, thr, scale
 	j.blocks = (n + bernoulliBlock - 1) / bernoulliBlock
 	j.next.Store(0)
-	kernel.Parallel(min(kernel.Threads(), j.blocks), 1, j.run)
+	t := min(threads, j.blocks)
+	kernel.ParallelN(t, t, 1, j.run)
 	j.mask, j.y, j.x = nil, nil, nil
 	s.Advance(uint64(n))
 }

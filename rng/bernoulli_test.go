@@ -37,7 +37,6 @@ func withKernels(t *testing.T, f func(t *testing.T)) {
 // started by jumping ahead) equal the serial one-draw-per-element definition bit for bit,
 // for many lengths and thread counts, and that the stream is left in the serial state.
 func TestBernoulliParallelMatchesSerial(t *testing.T) {
-	defer kernel.SetThreads(kernel.Threads())
 	sizes := []int{0, 1, 3, 7, 8, 15, 16, 17, 31, 33, 100, 1000, 1 << 13, 1<<15 - 1, 1 << 15, 1<<15 + 5, 65536, 65536 + 13, 100003}
 	threadCounts := []int{1, 2, 3, 4, 7}
 	if testing.Short() {
@@ -45,7 +44,6 @@ func TestBernoulliParallelMatchesSerial(t *testing.T) {
 	}
 	withKernels(t, func(t *testing.T) {
 		for _, threads := range threadCounts {
-			kernel.SetThreads(threads)
 			for _, n := range sizes {
 				for _, keep := range []float64{0.8, 0.5, 0, 1} {
 					seed := uint64(n*31 + threads)
@@ -67,7 +65,7 @@ func TestBernoulliParallelMatchesSerial(t *testing.T) {
 					}
 					mask := make([]float32, n)
 					y := make([]float32, n)
-					s.BernoulliMul(mask, y, x, keep, scale)
+					s.BernoulliMulN(threads, mask, y, x, keep, scale)
 					for i := range want {
 						if math.Float32bits(mask[i]) != math.Float32bits(want[i]) {
 							t.Fatalf("threads %d n %d keep %v: mask[%d] = %v, want %v", threads, n, keep, i, mask[i], want[i])
@@ -81,7 +79,7 @@ func TestBernoulliParallelMatchesSerial(t *testing.T) {
 					}
 					// Bernoulli (no product, kept value 1) from the same state.
 					want = refMask(ref, n, keep, 1)
-					s.Bernoulli(mask, keep)
+					s.BernoulliN(threads, mask, keep)
 					for i := range want {
 						if mask[i] != want[i] {
 							t.Fatalf("threads %d n %d keep %v: Bernoulli[%d] = %v, want %v", threads, n, keep, i, mask[i], want[i])

@@ -247,7 +247,15 @@ func operand(t *Tensor) ([]float32, int, bool) {
 }
 
 // MatMulInto computes dst = alpha*a·b + beta*dst for 2-d tensors; dst must be contiguous.
+// It runs on up to the process default thread count (internal/kernel's); MatMulIntoN
+// takes the count explicitly. The result does not depend on the count.
 func MatMulInto(dst, a, b *Tensor, alpha, beta float32) {
+	MatMulIntoN(0, dst, a, b, alpha, beta)
+}
+
+// MatMulIntoN is MatMulInto on up to threads threads, the caller included (threads < 1:
+// the process default), e.g. an ag.Tape's Threads().
+func MatMulIntoN(threads int, dst, a, b *Tensor, alpha, beta float32) {
 	if len(a.shape) != 2 || len(b.shape) != 2 || a.shape[1] != b.shape[0] {
 		shapeErr("MatMul", a.shape, b.shape, "want (m,k)·(k,n)")
 	}
@@ -260,5 +268,5 @@ func MatMulInto(dst, a, b *Tensor, alpha, beta float32) {
 	}
 	ad, lda, ta := operand(a)
 	bd, ldb, tb := operand(b)
-	kernel.Sgemm(ta, tb, m, n, k, alpha, ad, lda, bd, ldb, beta, dst.data, max(n, 1))
+	kernel.SgemmN(threads, ta, tb, m, n, k, alpha, ad, lda, bd, ldb, beta, dst.data, max(n, 1))
 }
