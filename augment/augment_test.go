@@ -446,11 +446,49 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestParseErrorMessages pins whole messages: the column (in characters, 1-based) of the
+// offending fragment and the caret line under it.
+func TestParseErrorMessages(t *testing.T) {
+	for _, c := range []struct{ spec, msg, caret string }{
+		{"flip:h+crop:pad=x", `augment "flip:h+crop:pad=x": at column 17: want an integer in [0, 2^20] for pad, got "x"`,
+			"  flip:h+crop:pad=x\n                  ^"},
+		{"flip:h+blur:r=2", `augment "flip:h+blur:r=2": at column 8: unknown op "blur": want flip, crop, jitter, rcrop, rotate, translate, affine, cutout, mixup or cutmix`,
+			"  flip:h+blur:r=2\n         ^~~~"},
+		{"flip:h+", `augment "flip:h+": at column 8 (end of spec): want an op name (flip, crop, jitter, rcrop, rotate, translate, affine, cutout, mixup or cutmix), got the end of the spec`,
+			"  flip:h+\n         ^"},
+		{"flip:x", `augment "flip:x": at column 6: flip has no option "x" (it takes h, v, p)`,
+			"  flip:x\n       ^"},
+		{"jitter:b=0.2,brightness=0.3", `augment "jitter:b=0.2,brightness=0.3": at column 14: b and brightness are the same option: give one`,
+			"  jitter:b=0.2,brightness=0.3\n               ^~~~~~~~~~~~~~"},
+		{"rcrop:smin=0.9,smax=0.5", `augment "rcrop:smin=0.9,smax=0.5": at column 1: rcrop wants smin <= smax and rmin <= rmax`,
+			"  rcrop:smin=0.9,smax=0.5\n  ^~~~~~~~~~~~~~~~~~~~~~~"},
+		{"crop:pad", `augment "crop:pad": at column 6: want an integer in [0, 2^20] for pad, got no value (write pad=...)`,
+			"  crop:pad\n       ^~~"},
+	} {
+		_, err := augment.Parse(c.spec)
+		var se *augment.SpecError
+		if !errors.As(err, &se) {
+			t.Errorf("Parse(%q) = %v, want a *SpecError", c.spec, err)
+			continue
+		}
+		if err.Error() != c.msg {
+			t.Errorf("Parse(%q):\n got %s\nwant %s", c.spec, err, c.msg)
+		}
+		if se.Caret() != c.caret {
+			t.Errorf("Parse(%q) caret:\n%s\nwant\n%s", c.spec, se.Caret(), c.caret)
+		}
+	}
+}
+
 // FuzzParse: Parse never panics; an accepted spec's canonical form parses to the same
 // canonical form, and its pipeline runs on an image.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"flip:h+crop:pad=4+jitter:b=0.2,c=0.2", "crop:pad=2+rotate:deg=10", "mixup:alpha=0.4",
-		"rcrop:smin=0.5,rmax=2", "cutout:size=3,n=2+cutmix", "translate:frac=0.1", "affine:deg=3,px=1", "flip:v,p=1", "+", ":,=", "jitter:hue=0.5"} {
+		"rcrop:smin=0.5,rmax=2", "cutout:size=3,n=2+cutmix", "translate:frac=0.1", "affine:deg=3,px=1", "flip:v,p=1", "+", ":,=", "jitter:hue=0.5",
+		// the package doc's and Ops' examples
+		"flip:h+crop:pad=4,mode=reflect+cutout:size=8+mixup:alpha=0.2", "flip:h,v,p=0.5", "crop:pad=4,mode=edge",
+		"jitter:b=0.4,c=0.4,s=0.4,h=0.1", "rcrop:smin=0.08,smax=1,rmin=0.75,rmax=1.333", "affine:deg=5,frac=0.1",
+		"cutout:size=8,n=1", "cutmix:alpha=1", "flip:h++crop", "crop:pad", "flip:h,h"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, spec string) {
@@ -460,8 +498,11 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(err, &se) {
 				t.Fatalf("error %v is not a *SpecError", err)
 			}
-			if se.Pos < 0 || se.Pos > len(spec) {
-				t.Fatalf("position %d outside the spec of length %d", se.Pos, len(spec))
+			if se.Pos < 0 || se.Pos+len(se.Fragment) > len(spec) || spec[se.Pos:se.Pos+len(se.Fragment)] != se.Fragment {
+				t.Fatalf("error %v does not locate its fragment", err)
+			}
+			if !strings.Contains(err.Error(), "at column") {
+				t.Fatalf("error %v gives no column", err)
 			}
 			return
 		}

@@ -135,6 +135,43 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestParseErrorMessages pins whole messages: the column (in characters, 1-based) of the
+// offending fragment and the caret line under it.
+func TestParseErrorMessages(t *testing.T) {
+	tests := []struct {
+		spec, msg, caret string
+	}{
+		{"cosine:tmax=x", `schedule "cosine:tmax=x": at column 13: want an integer in [1, 2^40] for tmax, got "x"`,
+			"  cosine:tmax=x\n              ^"},
+		{"warmup:steps=10+cosin", `schedule "warmup:steps=10+cosin": at column 17: unknown schedule "cosin": want one of ` + strings.Join(names(), ", "),
+			"  warmup:steps=10+cosin\n                  ^~~~~"},
+		{"step:size=5,", `schedule "step:size=5,": at column 13 (end of spec): want an option name, got the end of the spec`,
+			"  step:size=5,\n  "+strings.Repeat(" ", 12)+"^"},
+		{" step : size = 5 ; ", `schedule " step : size = 5 ; ": at column 18: want "+", "*", "," or the end of the spec, got ";"`,
+			"   step : size = 5 ; \n                   ^"},
+		{"multistep:milestones=30/6x/90", `schedule "multistep:milestones=30/6x/90": at column 25: want integers >= 1 separated by "/" for milestones, got "6x"`,
+			"  multistep:milestones=30/6x/90\n                          ^~"},
+		{"cosine:tmax=10+exp:gamma=0.9", `schedule "cosine:tmax=10+exp:gamma=0.9": at column 1: cosine is followed by another stage: give its length with for=N`,
+			"  cosine:tmax=10+exp:gamma=0.9\n  ^~~~~~~~~~~~~~"},
+		{"step:size=5,gamma=0.1,every=week", `schedule "step:size=5,gamma=0.1,every=week": at column 29: want one of epoch|batch for every, got "week"`,
+			"  step:size=5,gamma=0.1,every=week\n                              ^~~~"},
+	}
+	for _, tc := range tests {
+		_, err := Parse(tc.spec)
+		var se *SpecError
+		if !errors.As(err, &se) {
+			t.Errorf("Parse(%q): %v, want a *SpecError", tc.spec, err)
+			continue
+		}
+		if err.Error() != tc.msg {
+			t.Errorf("Parse(%q):\n got %s\nwant %s", tc.spec, err, tc.msg)
+		}
+		if se.Caret() != tc.caret {
+			t.Errorf("Parse(%q) caret:\n%s\nwant\n%s", tc.spec, se.Caret(), tc.caret)
+		}
+	}
+}
+
 func TestConstructorErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -230,6 +267,12 @@ func FuzzParse(f *testing.F) {
 		"onecycle:max=0.1,total=1000", "plateau:patience=2,factor=0.5", "warmup:steps=200+cosine:tmax=1000",
 		"cosine*plateau", "onecycle:total=3,pct=0.34,three-phase=true", "step:size=1e+3",
 		"sgdr:t0=2,smooth=true+exp:gamma=2,smooth=true", "multistep:milestones=1/2,every=epoch,smooth=true",
+		// the package doc's examples
+		"step:size=5,gamma=0.1", "multistep:milestones=30/60", "cosine-restarts:t0=2,tmult=2",
+		"cosine-restarts:t0=2,tmult=2,smooth=true", "warmup:steps=200+cosine", "onecycle:max=0.1",
+		"cosine:tmax=90*plateau:patience=2,factor=0.5",
+		// near misses
+		"step:size=5;gamma=1", "cosine:tmax=x", " warmup : steps = 10 + ", "plateau*plateau", "exp:gamma=1e+",
 	} {
 		f.Add(s, 1000, 10)
 	}
@@ -239,6 +282,9 @@ func FuzzParse(f *testing.F) {
 			var se *SpecError
 			if errors.As(err, &se) && (se.Pos < 0 || se.Pos+len(se.Fragment) > len(spec) || spec[se.Pos:se.Pos+len(se.Fragment)] != se.Fragment) {
 				t.Fatalf("error %v does not locate its fragment", err)
+			}
+			if se != nil && !strings.Contains(err.Error(), "at column") {
+				t.Fatalf("error %v gives no column", err)
 			}
 			return
 		}
