@@ -146,7 +146,7 @@ func TestParseErrorMessages(t *testing.T) {
 		{"warmup:steps=10+cosin", `schedule "warmup:steps=10+cosin": at column 17: unknown schedule "cosin": want one of ` + strings.Join(names(), ", "),
 			"  warmup:steps=10+cosin\n                  ^~~~~"},
 		{"step:size=5,", `schedule "step:size=5,": at column 13 (end of spec): want an option name, got the end of the spec`,
-			"  step:size=5,\n  "+strings.Repeat(" ", 12)+"^"},
+			"  step:size=5,\n  " + strings.Repeat(" ", 12) + "^"},
 		{" step : size = 5 ; ", `schedule " step : size = 5 ; ": at column 18: want "+", "*", "," or the end of the spec, got ";"`,
 			"   step : size = 5 ; \n                   ^"},
 		{"multistep:milestones=30/6x/90", `schedule "multistep:milestones=30/6x/90": at column 25: want integers >= 1 separated by "/" for milestones, got "6x"`,
