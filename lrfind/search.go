@@ -10,7 +10,6 @@ import (
 
 	"github.com/temperml/temper/ag"
 	"github.com/temperml/temper/data"
-	"github.com/temperml/temper/internal/kernel"
 	"github.com/temperml/temper/internal/workpool"
 	"github.com/temperml/temper/nn"
 	"github.com/temperml/temper/optim"
@@ -193,8 +192,8 @@ func (r *SearchResult) Best() Trial { return r.Ranked[0] }
 // space) is the span of the TopK best trials so far, padded by Pad times the current
 // width on each side, and capped at Shrink times the current width around the best trial.
 //
-// Up to Parallel trials run at once. While they run the kernels use one thread each
-// (internal/kernel.SetThreads(1); the previous count is restored on return): parallel
+// Up to Parallel trials run at once, each trial's kernels on one thread (its trainer's
+// thread count; the process default is untouched): parallel
 // trials use the cores better than parallel kernels on small models, and every trial
 // computes exactly what it would alone, so the result depends on Seed and not on
 // Parallel. A diverging trial (non-finite loss) ranks last instead of failing the
@@ -227,10 +226,6 @@ func Search(ctx context.Context, build Builder, ds data.Dataset, cfg SearchConfi
 	sort.Ints(valIdx)
 	sort.Ints(trainIdx)
 	trainPart, valPart := &indexed{ds, trainIdx}, &indexed{ds, valIdx}
-
-	prevThreads := kernel.Threads()
-	kernel.SetThreads(1)
-	defer kernel.SetThreads(prevThreads)
 
 	res := &SearchResult{TrainSize: trainPart.Len(), ValSize: valPart.Len()}
 	lr, wd := cfg.LR, cfg.WD
@@ -345,7 +340,7 @@ func runTrial(ctx context.Context, build Builder, trainPart, valPart data.Datase
 	if err != nil {
 		return fmt.Errorf("lrfind: trial %d (lr %g, wd %g): %w", t.Index, t.LR, t.WD, err)
 	}
-	tr, err := train.New(model, opt, train.Sets{Train: trainPart}, train.Config{BatchSize: cfg.BatchSize,
+	tr, err := train.New(model, opt, train.Sets{Train: trainPart}, train.Config{BatchSize: cfg.BatchSize, Threads: 1,
 		LabelSmoothing: cfg.LabelSmoothing, Loss: cfg.Loss}, rng.New(0))
 	if err != nil {
 		return fmt.Errorf("lrfind: %w", err)
@@ -391,7 +386,7 @@ func runTrial(ctx context.Context, build Builder, trainPart, valPart data.Datase
 		return nil
 	}
 	t.TrainLoss = lossSum / float64(max(n, 1))
-	vl, va, err := train.Evaluate(model, valPart, 1000, nil, nil)
+	vl, va, err := train.EvaluateN(model, valPart, 1000, 1)
 	if err != nil {
 		return fmt.Errorf("lrfind: trial %d: %w", t.Index, err)
 	}

@@ -217,6 +217,9 @@ func New(model nn.Module, opt optim.Optimizer, sets Sets, cfg Config, r *rng.Str
 		rand: r, loader: l, tape: ag.NewTape(), evalTape: ag.NewTape()}
 	t.tape.SetThreads(cfg.Threads)
 	t.evalTape.SetThreads(cfg.Threads)
+	if th, ok := opt.(optim.Threaded); ok {
+		th.SetThreads(cfg.Threads)
+	}
 	t.info.Trainer = t
 	return t, nil
 }

@@ -16,7 +16,7 @@ func TestAugmentPreviewUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"augment", "preview", "--augment", "flip:h+crop:pad=x", "--out", out}, `byte 12 ("pad=x")`},
+		{[]string{"augment", "preview", "--augment", "flip:h+crop:pad=x", "--out", out}, "at column 17: want an integer in [0, 2^20] for pad"},
 		{[]string{"augment", "preview", "--augment", "flip:h+blur", "--out", out}, `unknown op "blur"`},
 		{[]string{"augment", "preview", "--out", out}, "--augment SPEC is required"},
 		{[]string{"augment", "preview", "--augment", "flip"}, "--out FILE is required"},

@@ -64,7 +64,7 @@ func addRunFlags(f *pflag.FlagSet, groups flagGroup, adjust ...func(*recipe.Reci
 	if groups&modelFlags != 0 {
 		f.StringVar(&r.Model.Name, "model", r.Model.Name, "model: "+strings.Join(nn.ModelNames(), ", "))
 		bind("model.name", "model")
-		f.Float64Var(&r.Model.Dropout, "dropout", r.Model.Dropout, "dropout probability of the model's dropout layers (default: the model's, mlp 0.5)")
+		f.Float64Var(&r.Model.Dropout, "dropout", r.Model.Dropout, "dropout probability of the model's dropout layers (default: the model's: mlp 0.2, cnn 0.5, others 0; 0 is none)")
 		bind("model.dropout", "dropout")
 		f.StringVar(&r.Model.DropoutMode, "dropout-mode", r.Model.DropoutMode, "dropout form: inverted (scale 1/keep in training) or classic (scale by keep at test)")
 		bind("model.dropout_mode", "dropout-mode")

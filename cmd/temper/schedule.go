@@ -42,7 +42,7 @@ func (f *scheduleFlags) validate() error {
 }
 
 // parse parses spec for a run of f.steps steps; a malformed spec is a usage error whose
-// message (a *schedule.SpecError) quotes the offending fragment and its byte offset.
+// message (a *schedule.SpecError) quotes the offending fragment and its column.
 func (f *scheduleFlags) parse(spec string) (schedule.Schedule, error) {
 	s, err := schedule.ParseWith(spec, schedule.Context{TotalSteps: f.steps, StepsPerEpoch: f.perEpoch})
 	if err != nil {

@@ -84,11 +84,11 @@ func TestScheduleBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"schedule", "show", "step:size=x"}, `at byte 5, "size=x"`},
-		{[]string{"schedule", "show", "warmup:steps=3+cosin"}, `at byte 15, "cosin": unknown schedule`},
+		{[]string{"schedule", "show", "step:size=x"}, `at column 11: want an integer in [0, 2^40] for size, got "x"`},
+		{[]string{"schedule", "show", "warmup:steps=3+cosin"}, `at column 16: unknown schedule "cosin"`},
 		{[]string{"schedule", "show", "step:size=5,gama=0.1"}, `"gama"`},
 		{[]string{"schedule", "show", "cosine:tmax=10+"}, "end of spec"},
-		{[]string{"schedule", "plot", "step:size=5", "exp:", "--out", filepath.Join(dir, "x.png")}, `spec "exp:"`},
+		{[]string{"schedule", "plot", "step:size=5", "exp:", "--out", filepath.Join(dir, "x.png")}, `schedule "exp:": at column 5 (end of spec)`},
 		{[]string{"schedule", "show", "step:size=5", "--steps", "0"}, "--steps 0 out of range"},
 		{[]string{"schedule", "show", "step:size=5", "--lr", "-1"}, "--lr -1 out of range"},
 		{[]string{"schedule", "show", "step:size=5", "--steps-per-epoch", "-1"}, "--steps-per-epoch -1"},
