@@ -139,7 +139,7 @@ func (e Ensemble) Train(ctx context.Context, opts EnsembleOptions) (*EnsembleRes
 	if log == nil {
 		log = io.Discard
 	}
-	fmt.Fprintf(log, "training %d members of %s on %d %s examples, %d epochs each: %d at a time with %d kernel thread(s) each\n",
+	fmt.Fprintf(log, "training %d members of %s on %d examples of %s, %d epochs each: %d at a time with %d kernel thread(s) each\n",
 		e.Members, e.Recipe.Model.Name, s.Train.Len(), s.Name, e.Recipe.Epochs, res.Workers, res.KernelThreads)
 	var mu sync.Mutex
 	start := time.Now()

@@ -89,25 +89,31 @@ func LoadModel(path string) (*Trained, error) {
 		return nil, err
 	}
 	raw, ok := f.Meta[metaRecipe]
-	if !ok {
-		switch {
-		case f.Meta["format"] == "temper-train-state/1":
-			return nil, fmt.Errorf("%s is a training checkpoint (the state to --resume from), not a model: use the run's %s or its folder: %w", path, ModelFile, ErrNotModel)
-		case f.Meta["temper.config"] != "":
-			return nil, fmt.Errorf("%s was written by an older temper (temper.config, before recipe version %d); train it again: %w", path, Version, ErrNotModel)
+	var m *Trained
+	switch {
+	case ok:
+		r, err := Parse([]byte(raw))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
+		m = &Trained{Recipe: r}
+		for key, dst := range map[string]any{metaClasses: &m.ClassNames, metaInput: &m.InShape, metaNorm: &m.Norm} {
+			if err := json.Unmarshal([]byte(f.Meta[key]), dst); err != nil {
+				return nil, fmt.Errorf("%s: metadata %s: %v: %w", path, key, err, ErrNotModel)
+			}
+		}
+	case f.Meta["temper.config"] != "":
+		// A model file of an older temper (an MNIST run): rebuild its architecture.
+		if m, err = fromLegacy(f.Meta["temper.config"]); err != nil {
+			return nil, fmt.Errorf("%s: %w: %w", path, err, ErrNotModel)
+		}
+	case f.Meta["format"] == "temper-train-state/1":
+		return nil, fmt.Errorf("%s is a training checkpoint (the state to --resume from), not a model: use the run's %s or its folder: %w", path, ModelFile, ErrNotModel)
+	default:
 		return nil, fmt.Errorf("%s has no %s metadata: %w", path, metaRecipe, ErrNotModel)
 	}
-	r, err := Parse([]byte(raw))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	m := &Trained{Recipe: r, Path: path}
-	for key, dst := range map[string]any{metaClasses: &m.ClassNames, metaInput: &m.InShape, metaNorm: &m.Norm} {
-		if err := json.Unmarshal([]byte(f.Meta[key]), dst); err != nil {
-			return nil, fmt.Errorf("%s: metadata %s: %v: %w", path, key, err, ErrNotModel)
-		}
-	}
+	m.Path = path
+	r := m.Recipe
 	if len(m.InShape) != 3 || slices.ContainsFunc(m.InShape, func(d int) bool { return d < 1 || d > 1<<14 }) {
 		return nil, fmt.Errorf("%s: metadata %s %v: want [C, H, W]: %w", path, metaInput, m.InShape, ErrNotModel)
 	}

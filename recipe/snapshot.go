@@ -127,7 +127,7 @@ func (s Snapshot) Train(ctx context.Context, opts Options) (*SnapshotResult, err
 	if log == nil {
 		log = io.Discard
 	}
-	fmt.Fprintf(log, "training %s on %d %s examples, %d epochs in %d cosine cycles of %d epochs (lr %g → 0), %d threads\n",
+	fmt.Fprintf(log, "training %s on %d examples of %s, %d epochs in %d cosine cycles of %d epochs (lr %g → 0), %d threads\n",
 		r.Model.Name, splits.Train.Len(), splits.Name, r.Epochs, s.Cycles, cycleEpochs, r.Optim.LR, r.Threads)
 	res, err := run.Fit(ctx)
 	if err != nil {

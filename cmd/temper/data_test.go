@@ -180,7 +180,7 @@ func TestFashionMNIST(t *testing.T) {
 		t.Errorf("test accuracy after 2 epochs on 5400 examples: %q", stdout)
 	}
 	code, evalOut, stderr := runCLI("eval", out)
-	if code != 0 || !strings.Contains(evalOut, "on 10000 Fashion-MNIST") {
+	if code != 0 || !strings.Contains(evalOut, "on 10000 examples of Fashion-MNIST") {
 		t.Errorf("eval: exit %d, %q %s", code, evalOut, stderr)
 	}
 }

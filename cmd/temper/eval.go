@@ -42,7 +42,7 @@ are read from the file's metadata, so the test set is prepared as in training.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "test accuracy: %.4f (test loss %.4f) on %d %s examples, model %s\n", acc, l, ts.Len(), name, m.Recipe.Model.Name)
+			fmt.Fprintf(cmd.OutOrStdout(), "test accuracy: %.4f (test loss %.4f) on %d examples of %s, model %s\n", acc, l, ts.Len(), name, m.Recipe.Model.Name)
 			return nil
 		},
 	}

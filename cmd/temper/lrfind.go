@@ -140,7 +140,7 @@ func runLRFind(ctx context.Context, r recipe.Recipe, lc lrfind.Config, method lr
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "range test: %s, %s, wd %g, lr %.3g -> %.3g over %d steps, batch %d, on %d %s examples\n",
+	fmt.Fprintf(stdout, "range test: %s, %s, wd %g, lr %.3g -> %.3g over %d steps, batch %d, on %d examples of %s\n",
 		r.Model.Name, optimName(r), r.Optim.WeightDecay, lc.StartLR, lc.EndLR, lc.Steps, r.Batch, s.Train.Len(), s.Name)
 	if res.Stopped != "" {
 		fmt.Fprintf(stdout, "stopped after %d steps (%s) at lr %.3g\n", len(res.LRs), res.Stopped, lastOr(res.LRs, 0))

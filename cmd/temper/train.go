@@ -143,7 +143,7 @@ func trainRun(ctx context.Context, r recipe.Recipe, out, resume string, progress
 	if s.Val != nil {
 		val = fmt.Sprintf(" (%d held out for validation)", s.Val.Len())
 	}
-	fmt.Fprintf(stdout, "training %s (%d parameters) on %d %s examples%s, %d epochs, %s kernels, %d threads\n",
+	fmt.Fprintf(stdout, "training %s (%d parameters) on %d examples of %s%s, %d epochs, %s kernels, %d threads\n",
 		r.Model.Name, nn.NumParams(run.Model), s.Train.Len(), s.Name, val, r.Epochs, kernel.Name(), r.Threads)
 	res, err := run.Fit(ctx)
 	if err != nil {
