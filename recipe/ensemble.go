@@ -235,3 +235,28 @@ func LoadEnsemble(path string, cfg ensemble.Config) (*ensemble.Ensemble, *ensemb
 	}
 	return e, man, first, nil
 }
+
+// EvaluateEnsemble loads the ensemble at path (LoadEnsemble), keeps its last members (0:
+// all) and evaluates it on the test split of source ("": the members' own data), prepared
+// as the members were trained. It returns the report, the manifest (of the members kept)
+// and the manifest's rule of combination.
+func EvaluateEnsemble(path, source string, batch, last int) (*ensemble.Report, *ensemble.Manifest, ensemble.Combine, error) {
+	e, man, first, err := LoadEnsemble(path, ensemble.Config{BatchSize: batch})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if n := len(e.Members); last < 0 || last > n {
+		return nil, nil, 0, rangeErr("last", last, fmt.Sprintf("[0, members=%d] (0 = all)", n))
+	} else if last > 0 {
+		e.Members, e.Names, man.Members = e.Members[n-last:], e.Names[n-last:], man.Members[n-last:]
+	}
+	ts, _, err := first.TestSet(source)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	r, err := e.Evaluate(ts)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return r, man, e.Config().Combine, nil
+}

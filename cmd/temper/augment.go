@@ -2,14 +2,14 @@ package main
 
 import (
 	"fmt"
-	"image"
-	"image/color"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"github.com/temperml/temper/augment"
+	"github.com/temperml/temper/checkpoint"
 	"github.com/temperml/temper/rng"
 	"github.com/temperml/temper/tensor"
 )
@@ -107,91 +107,16 @@ func runAugmentPreview(cmd *cobra.Command, f previewFlags) error {
 	for i, k := range pick {
 		trainSet.Get(k, orig[i*size:(i+1)*size])
 	}
-	cols := make([][]float32, 1, f.copies+1)
-	cols[0] = orig
-	augRand := root.Split()
-	var mix *augment.Mixing
-	if pipe.Batch != nil {
-		mix = augment.NewMixing(pipe.Batch, root.Split())
-	}
-	for c := 0; c < f.copies; c++ {
-		col := append([]float32(nil), orig...)
-		for i := 0; i < n; i++ {
-			pipe.Transform(col[i*size:(i+1)*size], shape, augRand.Split())
-		}
-		if mix != nil {
-			mix.Apply(tensor.FromSlice(col, append([]int{n}, shape...)...), make([]int, n))
-		}
-		cols = append(cols, col)
-	}
-	img := previewGrid(cols, n, shape, f.scale)
-	if err := writePNG(f.out, img); err != nil {
-		return err
-	}
-	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d samples (rows) × original + %d augmented copies (columns) of %s\n",
-		f.out, n, f.copies, pipe.String())
-	return nil
-}
-
-// previewGrid lays out cols[c][i] (example i of column c) as a grid: rows are examples,
-// column 0 the originals followed by a wider gap.
-func previewGrid(cols [][]float32, n int, shape []int, scale int) *image.RGBA {
-	ch, h, w := shape[0], shape[1], shape[2]
-	const gap, bigGap = 2, 8
-	cw, rh := w*scale, h*scale
-	width := len(cols)*cw + (len(cols)-1)*gap + (bigGap - gap) + 2*gap
-	height := n*rh + (n+1)*gap
-	img := image.NewRGBA(image.Rect(0, 0, width, height))
-	bg := color.RGBA{40, 60, 110, 255}
-	for i := range img.Pix {
-		img.Pix[i] = []uint8{bg.R, bg.G, bg.B, bg.A}[i%4]
-	}
-	byte8 := func(v float32) uint8 { return uint8(min(max(v, 0), 1)*255 + 0.5) }
-	for c, col := range cols {
-		x0 := gap + c*(cw+gap)
-		if c > 0 {
-			x0 += bigGap - gap
-		}
-		for i := 0; i < n; i++ {
-			y0 := gap + i*(rh+gap)
-			ex := col[i*ch*h*w : (i+1)*ch*h*w]
-			for y := 0; y < h; y++ {
-				for x := 0; x < w; x++ {
-					var px color.RGBA
-					if ch == 1 {
-						g := byte8(ex[y*w+x])
-						px = color.RGBA{g, g, g, 255}
-					} else {
-						px = color.RGBA{byte8(ex[y*w+x]), byte8(ex[h*w+y*w+x]), byte8(ex[2*h*w+y*w+x]), 255}
-					}
-					for dy := 0; dy < scale; dy++ {
-						for dx := 0; dx < scale; dx++ {
-							img.SetRGBA(x0+x*scale+dx, y0+y*scale+dy, px)
-						}
-					}
-				}
-			}
-		}
-	}
-	return img
-}
-
-func writePNG(path string, img image.Image) error {
-	if dir := filepath.Dir(path); dir != "" {
+	img := augment.Preview(pipe, orig, shape, f.copies, f.scale, root)
+	if dir := filepath.Dir(f.out); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("augment preview: %w", err)
 		}
 	}
-	fh, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("augment preview: %w", err)
+	if err := checkpoint.WriteFileAtomic(f.out, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
+		return fmt.Errorf("augment preview: write %s: %w", f.out, err)
 	}
-	if err := png.Encode(fh, img); err != nil {
-		fh.Close()
-		return fmt.Errorf("augment preview: write %s: %w", path, err)
-	}
-	if err := fh.Close(); err != nil {
-		return fmt.Errorf("augment preview: write %s: %w", path, err)
-	}
+	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d samples (rows) × original + %d augmented copies (columns) of %s\n",
+		f.out, n, f.copies, pipe.String())
 	return nil
 }

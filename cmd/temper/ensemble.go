@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/temperml/temper/ensemble"
@@ -236,63 +235,16 @@ averaging logits and majority vote, on the test split of the members' data (or -
 	return cmd
 }
 
-// evalEnsemble loads the ensemble at p, evaluates it on its test set and prints the
+// evalEnsemble evaluates the ensemble at p on its test set (or source's) and prints the
 // table.
 func evalEnsemble(p, source string, batch int, comb *ensemble.Combine, last, threads int, stdout io.Writer) error {
 	kernel.SetThreads(threads) // main owns the process default; the ensemble evaluates with it
-	e, man, first, err := recipe.LoadEnsemble(p, ensemble.Config{BatchSize: batch})
+	r, man, chosen, err := recipe.EvaluateEnsemble(p, source, batch, last)
 	if err != nil {
-		return err
+		return recipeErr(err)
 	}
-	if n := len(e.Members); last > n {
-		return usagef("--last %d out of range [0, members=%d]", last, n)
-	} else if last > 0 {
-		e.Members, e.Names, man.Members = e.Members[n-last:], e.Names[n-last:], man.Members[n-last:]
-	}
-	ts, _, err := first.TestSet(source)
-	if err != nil {
-		return err
-	}
-	r, err := e.Evaluate(ts)
-	if err != nil {
-		return err
-	}
-	chosen := e.Config().Combine
 	if comb != nil {
 		chosen = *comb
 	}
-	printReport(stdout, man, r, chosen)
-	return nil
-}
-
-func printReport(w io.Writer, man *ensemble.Manifest, r *ensemble.Report, chosen ensemble.Combine) {
-	fmt.Fprintf(w, "%s ensemble of %d members on %d test examples:\n", man.Kind, len(r.Members), r.N)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\taccuracy\tNLL\t")
-	nll := func(v float64) string {
-		if math.IsNaN(v) {
-			return "—"
-		}
-		return fmt.Sprintf("%.4f", v)
-	}
-	for k, m := range r.Members {
-		label := r.Names[k]
-		if mb := man.Members[k]; mb.Epoch > 0 && man.Kind == ensemble.KindSnapshot {
-			label += fmt.Sprintf(" (epoch %d)", mb.Epoch)
-		}
-		fmt.Fprintf(tw, "%s\t%.4f\t%s\t\n", label, m.Accuracy, nll(m.NLL))
-	}
-	fmt.Fprintf(tw, "mean of members\t%.4f\t%s\t\n", r.MemberMean.Accuracy, nll(r.MemberMean.NLL))
-	for rule := ensemble.Probabilities; rule <= ensemble.Vote; rule++ {
-		mark := ""
-		if rule == chosen {
-			mark = " *"
-		}
-		m := r.ByCombine[rule]
-		fmt.Fprintf(tw, "ensemble (%s)%s\t%.4f\t%s\t\n", rule, mark, m.Accuracy, nll(m.NLL))
-	}
-	tw.Flush()
-	m := r.ByCombine[chosen]
-	fmt.Fprintf(w, "ensemble (%s): test accuracy %.4f (%+.2f points over the mean member), NLL %s\n",
-		chosen, m.Accuracy, 100*(m.Accuracy-r.MemberMean.Accuracy), nll(m.NLL))
+	return r.Write(stdout, man, chosen)
 }

@@ -8,14 +8,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/temperml/temper/internal/kernel"
 	"github.com/temperml/temper/lrfind"
 	"github.com/temperml/temper/recipe"
-	"github.com/temperml/temper/report"
-	"github.com/temperml/temper/rng"
 )
 
 func init() { commands = append(commands, newLRFindCmd) }
@@ -117,75 +114,33 @@ the settings you will train with.`,
 }
 
 func runLRFind(ctx context.Context, r recipe.Recipe, lc lrfind.Config, method lrfind.Method, out string, stdout io.Writer) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	kernel.SetThreads(r.Threads) // main owns the process default thread count
-	s, err := r.LoadData()
+	res, s, err := r.RangeTest(ctx, lc)
 	if err != nil {
 		return recipeErr(err)
-	}
-	m, err := r.NewModel(s.Train.Shape(), s.Train.Classes())
-	if err != nil {
-		return recipeErr(err)
-	}
-	opt, err := r.NewOptimizer(m)
-	if err != nil {
-		return recipeErr(err)
-	}
-	// The sweep's data order has its own stream, derived from the seed.
-	res, err := lrfind.RangeTest(ctx, m, opt, s.Train, lc, rng.New(r.Seed).Split().Split())
-	if err != nil {
-		return err
 	}
 	fmt.Fprintf(stdout, "range test: %s, %s, wd %g, lr %.3g -> %.3g over %d steps, batch %d, on %d examples of %s\n",
 		r.Model.Name, optimName(r), r.Optim.WeightDecay, lc.StartLR, lc.EndLR, lc.Steps, r.Batch, s.Train.Len(), s.Name)
 	if res.Stopped != "" {
-		fmt.Fprintf(stdout, "stopped after %d steps (%s) at lr %.3g\n", len(res.LRs), res.Stopped, lastOr(res.LRs, 0))
+		fmt.Fprintf(stdout, "stopped after %d steps (%s) at lr %.3g\n", len(res.LRs), res.Stopped, res.LRs[len(res.LRs)-1])
 	}
-	fmt.Fprintf(stdout, "suggestions (smoothed loss, points %d..%d; noise %.2g):\n", res.Lo, res.Hi-1, res.Noise)
-	chosen := 0.0
-	for _, s := range res.Suggestions {
-		mark := ""
-		if s.Method == method {
-			mark, chosen = "  <-", s.LR
-		}
-		if s.Err != nil {
-			fmt.Fprintf(stdout, "  %-8s none (%v)%s\n", s.Method, s.Err, mark)
-			continue
-		}
-		fmt.Fprintf(stdout, "  %-8s %.3g%s\n", s.Method, s.LR, mark)
-	}
+	chosen := res.WriteSuggestions(stdout, method)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	var b strings.Builder
-	b.WriteString("step,lr,loss,smoothed\n")
-	for i := range res.LRs {
-		fmt.Fprintf(&b, "%d,%s,%s,%s\n", i, fmtFloat(res.LRs[i]), fmtFloat(res.Losses[i]), fmtFloat(res.Smoothed[i]))
-	}
-	csvPath := filepath.Join(out, "lrfind.csv")
-	if err := os.WriteFile(csvPath, []byte(b.String()), 0o644); err != nil {
+	csvPath, pngPath := filepath.Join(out, "lrfind.csv"), filepath.Join(out, "lrfind.png")
+	if err := res.WriteCSV(csvPath); err != nil {
 		return err
 	}
-	pngPath := filepath.Join(out, "lrfind.png")
-	// Like fastai's plot, leave out the last SkipEnd points where the loss explodes.
-	hi := res.Hi
-	if hi <= res.Lo {
-		hi = len(res.LRs)
-	}
-	plot := report.LRFindPlot(res.LRs[:hi], res.Losses[:hi], res.Smoothed[:hi], chosen, string(method))
-	plot.Title = fmt.Sprintf("LR range test: %s, %s", r.Model.Name, optimName(r))
-	if err := plot.Save(pngPath); err != nil {
+	if err := res.Plot(method, fmt.Sprintf("LR range test: %s, %s", r.Model.Name, optimName(r))).Save(pngPath); err != nil {
 		return fmt.Errorf("lrfind: plotting %s: %w", pngPath, err)
 	}
 	if chosen <= 0 {
 		return fmt.Errorf("lrfind: no %s suggestion: the curve is too short (%d steps taken; lower --start-lr or raise --steps)", method, len(res.LRs))
 	}
-	fmt.Fprintf(stdout, "suggested lr: %.3g (%s)\n", chosen, method)
-	fmt.Fprintf(stdout, "wrote %s and %s\n", pngPath, csvPath)
+	fmt.Fprintf(stdout, "suggested lr: %.3g (%s)\nwrote %s and %s\n", chosen, method, pngPath, csvPath)
 	return nil
 }
 
@@ -200,11 +155,4 @@ func optimName(r recipe.Recipe) string {
 		}
 	}
 	return o.Name
-}
-
-func lastOr(s []float64, d float64) float64 {
-	if len(s) == 0 {
-		return d
-	}
-	return s[len(s)-1]
 }

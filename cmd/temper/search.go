@@ -8,17 +8,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/temperml/temper/lrfind"
-	"github.com/temperml/temper/nn"
-	"github.com/temperml/temper/optim"
 	"github.com/temperml/temper/recipe"
-	"github.com/temperml/temper/report"
 )
 
 func init() { commands = append(commands, newSearchCmd) }
@@ -105,11 +100,6 @@ results depend on --seed only, not on --threads. Prints the ranked trials and
 			case !(r.Data.ValFraction > 0):
 				return usagef("--val-fraction %v out of range (0, 1): the search ranks its trials on held-out training examples", r.Data.ValFraction)
 			}
-			sc.ValFraction, sc.FixedWD, sc.BatchSize, sc.Parallel = r.Data.ValFraction, r.Optim.WeightDecay, r.Batch, r.Threads
-			sc.Seed, sc.LabelSmoothing = r.Seed, r.LabelSmoothing
-			if err := sc.Validate(); err != nil {
-				return usageError{err}
-			}
 			var progress io.Writer = cmd.ErrOrStderr()
 			if quiet {
 				progress = nil
@@ -135,40 +125,14 @@ results depend on --seed only, not on --threads. Prints the ranked trials and
 }
 
 func runSearch(ctx context.Context, r recipe.Recipe, sc lrfind.SearchConfig, out string, progress, stdout io.Writer) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	// lrfind.Search holds out its own stratified validation split of the training set.
-	whole := r
-	whole.Data.ValFraction = 0
-	s, err := whole.LoadData()
-	if err != nil {
-		return recipeErr(err)
-	}
-	build := func(lr, wd float64) (nn.Module, optim.Optimizer, error) {
-		t := r
-		t.Optim.LR, t.Optim.WeightDecay = lr, wd
-		m, err := t.NewModel(s.Train.Shape(), s.Train.Classes())
-		if err != nil {
-			return nil, nil, err
-		}
-		o, err := t.NewOptimizer(m)
-		return m, o, err
-	}
-	// Check the model and optimizer settings once, before starting goroutines.
-	if _, _, err := build(r.Optim.LR, r.Optim.WeightDecay); err != nil {
-		return recipeErr(err)
-	}
-	trainSet := s.Train
-	total := sc.Trials * sc.Rounds
-	done := 0
+	total, done := sc.Trials*sc.Rounds, 0
 	if progress != nil {
 		sc.OnTrial = func(t lrfind.Trial) {
 			done++
 			fmt.Fprintf(progress, "trial %d/%d (round %d): lr %.3g wd %.3g -> val acc %.4f, val loss %.4f%s\n",
-				done, total, t.Round, t.LR, t.WD, t.ValAccuracy, t.ValLoss, divergedNote(t))
+				done, total, t.Round, t.LR, t.WD, t.ValAccuracy, t.ValLoss, t.DivergedNote())
 		}
 	}
 	budget := fmt.Sprintf("%d epoch(s)", sc.Epochs)
@@ -180,91 +144,24 @@ func runSearch(ctx context.Context, r recipe.Recipe, sc lrfind.SearchConfig, out
 		wdDesc = "wd in " + sc.WD.String()
 	}
 	fmt.Fprintf(stdout, "search: %s, %s, lr in %s, %s; %d rounds x %d trials of %s each, batch %d, %d at a time\n",
-		r.Model.Name, optimName(r), sc.LR, wdDesc, sc.Rounds, sc.Trials, budget, r.Batch, sc.Parallel)
-	res, err := lrfind.Search(ctx, build, trainSet, sc)
+		r.Model.Name, optimName(r), sc.LR, wdDesc, sc.Rounds, sc.Trials, budget, r.Batch, r.Threads)
+	res, _, err := r.Search(ctx, sc)
 	if err != nil {
+		return recipeErr(err)
+	}
+	if err := res.WriteTable(stdout); err != nil || out == "" {
 		return err
 	}
-	fmt.Fprintf(stdout, "trained on %d examples, ranked on %d held out; rounds sampled lr in:", res.TrainSize, res.ValSize)
-	for i, r := range res.Ranges {
-		fmt.Fprintf(stdout, " %d: %s", i+1, r)
-		if res.WDRanges != nil {
-			fmt.Fprintf(stdout, " (wd %s)", res.WDRanges[i])
-		}
-		if i+1 < len(res.Ranges) {
-			fmt.Fprint(stdout, ";")
-		}
-	}
-	fmt.Fprintln(stdout)
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "rank\tround\tlr\twd\tval_acc\tval_loss\ttrain_loss\t")
-	for i, t := range res.Ranked {
-		fmt.Fprintf(tw, "%d\t%d\t%.4g\t%.4g\t%.4f\t%s\t%s\t%s\n", i+1, t.Round, t.LR, t.WD, t.ValAccuracy, lossCell(t.ValLoss), lossCell(t.TrainLoss), divergedNote(t))
-	}
-	if err := tw.Flush(); err != nil {
+	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	best := res.Best()
-	fmt.Fprintf(stdout, "best: lr=%.4g wd=%.4g val_acc=%.4f\n", best.LR, best.WD, best.ValAccuracy)
-	if out != "" {
-		if err := os.MkdirAll(out, 0o755); err != nil {
-			return err
-		}
-		var b strings.Builder
-		b.WriteString("rank,index,round,lr,wd,val_acc,val_loss,train_loss,steps,diverged\n")
-		for i, t := range res.Ranked {
-			fmt.Fprintf(&b, "%d,%d,%d,%s,%s,%s,%s,%s,%d,%t\n", i+1, t.Index, t.Round, fmtFloat(t.LR), fmtFloat(t.WD),
-				fmtFloat(t.ValAccuracy), fmtFloat(t.ValLoss), fmtFloat(t.TrainLoss), t.Steps, t.Diverged)
-		}
-		p := filepath.Join(out, "search.csv")
-		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
-			return err
-		}
-		png := filepath.Join(out, "search.png")
-		if err := searchPlot(res, r).Save(png); err != nil {
-			return fmt.Errorf("search: plotting %s: %w", png, err)
-		}
-		fmt.Fprintf(stdout, "wrote %s and %s\n", p, png)
+	csvPath, pngPath := filepath.Join(out, "search.csv"), filepath.Join(out, "search.png")
+	if err := res.WriteCSV(csvPath); err != nil {
+		return err
 	}
-	return nil
-}
-
-// searchPlot draws held-out accuracy against learning rate, one line per round (trials
-// sorted by lr), with the best trial marked.
-func searchPlot(res *lrfind.SearchResult, r recipe.Recipe) *report.LinePlot {
-	lp := &report.LinePlot{Title: fmt.Sprintf("random search: %s, %s", r.Model.Name, optimName(r)),
-		XLabel: "learning rate", YLabel: "held-out accuracy", LogX: true}
-	for r := range res.Ranges {
-		var ts []lrfind.Trial
-		for _, t := range res.Trials {
-			if t.Round == r+1 {
-				ts = append(ts, t)
-			}
-		}
-		sort.Slice(ts, func(i, j int) bool { return ts[i].LR < ts[j].LR })
-		s := report.Series{Name: fmt.Sprintf("round %d (lr %s)", r+1, res.Ranges[r]), Dashed: r > 0}
-		for _, t := range ts {
-			s.X, s.Y = append(s.X, t.LR), append(s.Y, t.ValAccuracy)
-		}
-		lp.Series = append(lp.Series, s)
+	if err := res.Plot(fmt.Sprintf("random search: %s, %s", r.Model.Name, optimName(r))).Save(pngPath); err != nil {
+		return fmt.Errorf("search: plotting %s: %w", pngPath, err)
 	}
-	best := res.Best()
-	lp.Markers = []report.Marker{{X: best.LR, Label: fmt.Sprintf("best: %.3g", best.LR)}}
-	return lp
-}
-
-func divergedNote(t lrfind.Trial) string {
-	if t.Diverged {
-		return fmt.Sprintf(" diverged at step %d", t.Steps)
-	}
-	return ""
-}
-
-// lossCell formats a loss for the table: 4 decimals, or 4 significant digits once it
-// has blown up (a diverging trial's loss can be 1e23).
-func lossCell(l float64) string {
-	if math.Abs(l) >= 1000 {
-		return fmt.Sprintf("%.4g", l)
-	}
-	return fmt.Sprintf("%.4f", l)
+	_, err = fmt.Fprintf(stdout, "wrote %s and %s\n", csvPath, pngPath)
+	return err
 }
