@@ -104,7 +104,8 @@ func main() {
 			raw, err := os.ReadFile(filepath.Join(dir, "summary.json"))
 			check(err)
 			check(json.Unmarshal(raw, &s))
-			return result{fmt.Sprintf("temper (%v)%s", s["kernel"], name), num(s, "train_seconds"), num(s, "samples_per_second"), num(s, "test_accuracy"), rss, wall}
+			test, _ := s["test"].(map[string]any) // recipe.Result: {"test": {"accuracy": ...}}
+			return result{fmt.Sprintf("temper (%v)%s", s["kernel"], name), num(s, "train_seconds"), num(s, "samples_per_second"), num(test, "accuracy"), rss, wall}
 		}})
 	}
 	addTemper("", "--lr", "0.05", "--schedule", "const", "--augment", "none")
