@@ -340,25 +340,37 @@ func (p *Plan) collectSearch(outDir string, done []*Done, res *CollectResult) er
 	return nil
 }
 
-// PutPlan writes the plan to the store as plan.json, so that workers can read it from
-// there (LoadPlan).
+// PlanKeyFor is where PutPlan stores the plan of the given SHA-256: plans/SHA.json.
+func PlanKeyFor(sha string) string { return "plans/" + sha + ".json" }
+
+// PutPlan writes the plan to the store as plans/SHA.json (what the workers of a Job
+// pinned to it read) and as plan.json (the latest plan put, for commands given no
+// plan).
 func (p *Plan) PutPlan(ctx context.Context, st *store.Store) error {
-	return st.Put(ctx, PlanKey, p.Marshal())
+	b := p.Marshal()
+	if err := st.Put(ctx, PlanKeyFor(p.SHA256), b); err != nil {
+		return err
+	}
+	return st.Put(ctx, PlanKey, b)
 }
 
-// LoadPlan reads a plan from a local file, or, when path is "", from the store's
-// plan.json. wantSHA, if not "", must be the plan's SHA256 (a Job's pods pin the plan
-// they were made for).
+// LoadPlan reads a plan from a local file, or, when path is "", from the store:
+// plans/WANTSHA.json when wantSHA is given, else plan.json. wantSHA, if not "", must be
+// the plan's SHA256 (a Job's pods pin the plan they were made for).
 func LoadPlan(ctx context.Context, st *store.Store, path, wantSHA string) (*Plan, error) {
 	var p *Plan
 	var err error
 	if path != "" {
 		p, err = ReadPlan(path)
 	} else {
+		key := PlanKey
+		if wantSHA != "" {
+			key = PlanKeyFor(wantSHA)
+		}
 		var b []byte
-		if b, err = st.Get(ctx, PlanKey); err == nil {
+		if b, err = st.Get(ctx, key); err == nil {
 			if p, err = ParsePlan(b); err != nil {
-				err = fmt.Errorf("scaleout: %s in %s: %w", PlanKey, st.URL(), err)
+				err = fmt.Errorf("scaleout: %s in %s: %w", key, st.URL(), err)
 			}
 		}
 	}

@@ -23,7 +23,7 @@
 //
 // Store layout, relative to the store URL:
 //
-//	plan.json                             the plan (when put there by PutPlan)
+//	plans/SHA.json, plan.json             the plan (PutPlan: by its hash, and the latest)
 //	items/I/DONE.json                     item I is done: attempt, file hashes, metrics
 //	items/I/attempt-ID/progress.json      last epoch whose checkpoint was uploaded
 //	items/I/attempt-ID/checkpoint.safetensors

@@ -7,9 +7,9 @@
 //	temper augment preview    a grid of augmented samples
 //	temper ensemble ...       independent and snapshot ensembles, and their evaluation
 //
-// Run `temper help` or `temper CMD --help` for the flags. Exit codes: 0 success, 1 a
-// failure while running (missing data, non-finite loss, I/O), 2 bad usage (unknown flag,
-// out-of-range value).
+// Run `temper help` or `temper CMD --help` for the flags. Exit codes (package exitcode):
+// 0 success, 1 a failure while running (missing data, I/O), 2 bad usage (unknown flag,
+// out-of-range value), 3 a diverged run (non-finite loss).
 package main
 
 import (
@@ -20,6 +20,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/temperml/temper/exitcode"
+	"github.com/temperml/temper/train"
 )
 
 // usageError marks errors caused by the command line (exit code 2).
@@ -70,11 +72,27 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return 0
 	}
 	fmt.Fprintf(stderr, "temper: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+	if code, ok := exitCode(err); ok {
+		return code
+	}
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
 		return 2
 	}
 	return 1
+}
+
+// exitCode returns the code of an error that carries one (exitcode.Coder) and
+// exitcode.Diverged for a non-finite loss.
+func exitCode(err error) (int, bool) {
+	var c exitcode.Coder
+	if errors.As(err, &c) {
+		return c.ExitCode(), true
+	}
+	if errors.Is(err, train.ErrNonFinite) {
+		return exitcode.Diverged, true
+	}
+	return 0, false
 }
 
 // isCobraUsage recognizes cobra's own argument errors (unknown command, wrong arg count).

@@ -2,12 +2,15 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
 	"github.com/temperml/temper/nn"
 	"github.com/temperml/temper/recipe"
+	"github.com/temperml/temper/scaleout/katib"
+	"github.com/temperml/temper/train"
 )
 
 // The run flags: every command that describes a run registers them from here, onto a
@@ -186,3 +189,29 @@ func (rf *runFlags) usage(err error) error {
 
 // fmtFloat formats a float exactly (shortest representation).
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// Metrics formats of --metrics-format: how a training run reports its epochs.
+const (
+	metricsText  = "text"  // a progress bar on terminals and one human line per epoch (stderr)
+	metricsKatib = "katib" // one katib.Line per epoch on stdout, for Katib's StdOut collector
+)
+
+// addMetricsFormat registers --metrics-format (train, worker).
+func addMetricsFormat(f *pflag.FlagSet) *string {
+	return f.String("metrics-format", metricsText, "per-epoch report: text (progress bar and epoch lines on stderr) or katib (one '<RFC3339 time> epoch=N val_accuracy=... val_loss=...' line per epoch on stdout, no progress bar, for Katib's StdOut metrics collector)")
+}
+
+// epochCallbacks returns the callbacks that report epochs in format; quiet silences the
+// text format only (Katib needs its lines).
+func epochCallbacks(format string, quiet bool, stderr, stdout io.Writer) ([]train.Callback, error) {
+	switch format {
+	case metricsText:
+		if quiet {
+			return nil, nil
+		}
+		return []train.Callback{train.NewProgress(stderr)}, nil
+	case metricsKatib:
+		return []train.Callback{katib.NewPrinter(stdout)}, nil
+	}
+	return nil, usagef("--metrics-format %q: want %s or %s", format, metricsText, metricsKatib)
+}

@@ -22,6 +22,7 @@ func newTrainCmd() *cobra.Command {
 	var out, resume, cpuprofile string
 	var quiet bool
 	var rf *runFlags
+	var metrics *string
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train a model (default: the 784-512-512-10 MLP on MNIST)",
@@ -70,11 +71,11 @@ after every epoch; continue with --resume DIR).`,
 				}
 				defer pprof.StopCPUProfile()
 			}
-			var progress io.Writer = cmd.ErrOrStderr()
-			if quiet {
-				progress = nil
+			cbs, err := epochCallbacks(*metrics, quiet, cmd.ErrOrStderr(), cmd.OutOrStdout())
+			if err != nil {
+				return err
 			}
-			return trainRun(cmd.Context(), r, out, resume, progress, cmd.OutOrStdout())
+			return trainRun(cmd.Context(), r, out, resume, cbs, cmd.OutOrStdout())
 		},
 	}
 	rf = addRunFlags(cmd.Flags(), runFlagsAll)
@@ -83,6 +84,7 @@ after every epoch; continue with --resume DIR).`,
 	f.StringVar(&resume, "resume", "", "continue the run saved in this folder (only --epochs and --threads may change)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar or per-epoch lines")
 	f.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile (go tool pprof) of the run to this file")
+	metrics = addMetricsFormat(f)
 	return cmd
 }
 
@@ -117,16 +119,13 @@ func resumeRecipe(dir string, rf *runFlags, fromFlags recipe.Recipe) (recipe.Rec
 }
 
 // trainRun builds and fits the recipe, printing what it does.
-func trainRun(ctx context.Context, r recipe.Recipe, out, resume string, progress, stdout io.Writer) error {
+func trainRun(ctx context.Context, r recipe.Recipe, out, resume string, cbs []train.Callback, stdout io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	opts := recipe.Options{OutDir: out, Log: stdout}
-	if progress != nil {
-		opts.Callbacks = append(opts.Callbacks, train.NewProgress(progress))
-	}
+	opts := recipe.Options{OutDir: out, Log: stdout, Callbacks: cbs}
 	run, err := r.Build(opts)
 	if err != nil {
 		return recipeErr(err)

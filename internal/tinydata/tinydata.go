@@ -1,6 +1,6 @@
 // Package tinydata writes a small, learnable dataset in MNIST's IDX format for tests of
-// whole runs (data source "mnist:DIR"): 28×28 gray images of 10 classes, class c a bright
-// 6×6 patch at a position of its own over uniform noise. It loads in milliseconds, where
+// whole runs (data source "mnist:DIR"): 28×28 gray images of 10 classes, class c a brighter
+// 4×4 patch at a position of its own over uniform noise. It loads in milliseconds, where
 // the real MNIST takes a good fraction of a second per process.
 package tinydata
 
@@ -37,12 +37,12 @@ func WriteMNIST(dir string, nTrain, nTest int, seed uint64) error {
 			c := (i*7 + i/10) % 10
 			px := make([]byte, 28*28)
 			for j := range px {
-				px[j] = byte(r.IntN(80))
+				px[j] = byte(r.IntN(120))
 			}
 			y0, x0 := 4+12*(c/5), 1+5*(c%5)
-			for y := y0; y < y0+6; y++ {
-				for x := x0; x < x0+6 && x < 28; x++ {
-					px[y*28+x] = byte(170 + r.IntN(86))
+			for y := y0; y < y0+4; y++ {
+				for x := x0; x < x0+4 && x < 28; x++ {
+					px[y*28+x] = byte(110 + r.IntN(146))
 				}
 			}
 			img = append(img, px...)
