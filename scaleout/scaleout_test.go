@@ -287,3 +287,48 @@ func TestIndexFromEnv(t *testing.T) {
 		t.Fatal("negative index: no error")
 	}
 }
+
+func FuzzParsePlan(f *testing.F) {
+	r, _ := recipe.Defaults("mlp-small", "sgd", "mnist")
+	r.Threads = 1
+	e := recipe.DefaultEnsemble(r)
+	e.Members = 2
+	p, _ := scaleout.PlanEnsemble(e)
+	f.Add(p.Marshal())
+	r.Data.ValFraction = 0.1
+	sp, _ := scaleout.PlanSearch(r, lrfind.SearchConfig{Trials: 2, Rounds: 2})
+	f.Add(sp.Marshal())
+	f.Add([]byte(`{"format":"temper-plan/1","kind":"kfold","items":[]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := scaleout.ParsePlan(b)
+		if err != nil {
+			if !errors.Is(err, scaleout.ErrInvalidPlan) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %q: want one line wrapping ErrInvalidPlan", err)
+			}
+			return
+		}
+		if again, err := scaleout.ParsePlan(p.Marshal()); err != nil || again.SHA256 != p.SHA256 {
+			t.Fatalf("a parsed plan does not parse back: %v", err)
+		}
+	})
+}
+
+func FuzzParseDone(f *testing.F) {
+	f.Add([]byte(`{"format":"temper-done/1","kind":"search","index":0,"plan_sha256":"` + strings.Repeat("a", 64) + `","item_sha256":"` + strings.Repeat("b", 64) +
+		`","attempt":"attempt-x","files":{"trial.json":"` + strings.Repeat("c", 64) + `"},"trial":{"round":1,"index":0,"lr":0.1,"wd":0,"val_accuracy":0.5,"val_loss":"+Inf","train_loss":1,"diverged":false,"steps":3,"train_size":9,"val_size":1}}`))
+	f.Add([]byte(`{"format":"temper-done/1"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := scaleout.ParseDone(b)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		for name := range d.Files {
+			if strings.ContainsAny(name, "/\\") || name == ".." {
+				t.Fatalf("file name %q escapes the attempt folder", name)
+			}
+		}
+	})
+}
