@@ -41,19 +41,9 @@ func StratifiedFold(d *InMemory, k, i int, r *rng.Stream) (rest, held *InMemory,
 			turn++
 		}
 	}
-	var restIdx, heldIdx []int
+	isHeld := make([]bool, N)
 	for j, f := range fold {
-		if f == i {
-			heldIdx = append(heldIdx, j)
-		} else {
-			restIdx = append(restIdx, j)
-		}
+		isHeld[j] = f == i
 	}
-	if rest, err = d.Subset(restIdx); err != nil {
-		return nil, nil, err
-	}
-	if held, err = d.Subset(heldIdx); err != nil {
-		return nil, nil, err
-	}
-	return rest, held, nil
+	return d.splitBy(isHeld)
 }

@@ -59,8 +59,13 @@ func StratifiedSplit(d *InMemory, n int, r *rng.Stream) (rest, held *InMemory, e
 			isHeld[i] = true
 		}
 	}
-	restIdx := make([]int, 0, N-n)
-	heldIdx := make([]int, 0, n)
+	return d.splitBy(isHeld)
+}
+
+// splitBy returns the examples i with !isHeld[i] and those with isHeld[i], each a copy in
+// the original order.
+func (d *InMemory) splitBy(isHeld []bool) (rest, held *InMemory, err error) {
+	var restIdx, heldIdx []int
 	for i, h := range isHeld {
 		if h {
 			heldIdx = append(heldIdx, i)

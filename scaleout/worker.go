@@ -148,9 +148,12 @@ type Done struct {
 	ResumedFrom  string `json:"resumed_from,omitempty"`
 	ResumedEpoch int    `json:"resumed_epoch,omitempty"`
 	// Files maps the attempt's file names to their SHA-256 (hex).
-	Files  map[string]string `json:"files"`
-	Member *MemberResult     `json:"member,omitempty"`
-	Trial  *TrialResult      `json:"trial,omitempty"`
+	Files map[string]string `json:"files"`
+	// PeakRSS is the worker process's peak resident memory in bytes when it wrote the
+	// marker (Linux VmHWM; 0 where unknown): what its pod's memory request must cover.
+	PeakRSS uint64        `json:"peak_rss,omitempty"`
+	Member  *MemberResult `json:"member,omitempty"`
+	Trial   *TrialResult  `json:"trial,omitempty"`
 }
 
 var (
@@ -349,11 +352,12 @@ func (p *Plan) Work(ctx context.Context, st *store.Store, o WorkOptions) (*WorkR
 		}
 		return nil, err
 	}
+	d.PeakRSS = PeakRSS()
 	b, _ := json.MarshalIndent(d, "", "  ")
 	if err := st.Put(ctx, p.ItemPrefix(o.Index)+DoneFile, append(b, '\n')); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(log, "item %d done: wrote %s%s\n", o.Index, p.ItemPrefix(o.Index), DoneFile)
+	fmt.Fprintf(log, "item %d done: wrote %s%s (peak RSS %d MiB)\n", o.Index, p.ItemPrefix(o.Index), DoneFile, d.PeakRSS>>20)
 	return &WorkResult{Attempt: attempt, Done: d}, nil
 }
 
@@ -559,4 +563,25 @@ func (u *uploader) BeforeStep(s *train.StepInfo) error {
 		return err
 	}
 	return nil
+}
+
+// PeakRSS returns this process's peak resident set size in bytes (VmHWM of
+// /proc/self/status, Linux), or 0 where it is not known.
+func PeakRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) == 2 && f[1] == "kB" {
+				kb, err := strconv.ParseUint(f[0], 10, 64)
+				if err == nil {
+					return kb << 10
+				}
+			}
+		}
+	}
+	return 0
 }
