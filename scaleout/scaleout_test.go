@@ -332,3 +332,35 @@ func FuzzParseDone(f *testing.F) {
 		}
 	})
 }
+
+// A damaged checkpoint in the store does not fail the item: the worker trains from the
+// start and the member is the same.
+func TestDamagedCheckpointTrainsFromStart(t *testing.T) {
+	r := tinyRecipe(t, 2)
+	e := recipe.DefaultEnsemble(r)
+	e.Members = 1
+	p, err := scaleout.PlanEnsemble(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	clean := openStore(t, "file")
+	want, err := p.Work(ctx, clean, scaleout.WorkOptions{Index: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := openStore(t, "file")
+	st.Put(ctx, "items/0/attempt-bad/checkpoint.safetensors", []byte("not a checkpoint"))
+	st.Put(ctx, "items/0/attempt-bad/progress.json", []byte(`{"item_sha256":"`+p.Items[0].SHA256+`","epoch":1}`))
+	var log bytes.Buffer
+	got, err := p.Work(ctx, st, scaleout.WorkOptions{Index: 0, Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "cannot resume from attempt-bad") || got.Done.ResumedFrom != "" {
+		t.Fatalf("log %q, done %+v", log.String(), got.Done)
+	}
+	if got.Done.Files["model.safetensors"] != want.Done.Files["model.safetensors"] {
+		t.Fatal("the member trained from the start differs from a clean run's")
+	}
+}

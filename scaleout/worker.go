@@ -423,15 +423,29 @@ func (w *worker) runMember(ctx context.Context, d *Done) error {
 		}
 	}
 	up := &uploader{w: w, ctx: context.WithoutCancel(ctx), out: out} // a stopping pod still saves its epoch
-	run, err := r.Build(recipe.Options{OutDir: out, Callbacks: append(slices.Clone(w.cbs), up)})
-	if err != nil {
-		return usageIfInvalid(err)
+	build := func() (*recipe.Run, error) {
+		run, err := r.Build(recipe.Options{OutDir: out, Callbacks: append(slices.Clone(w.cbs), up)})
+		return run, usageIfInvalid(err)
 	}
-	defer run.Close()
+	run, err := build()
+	if err != nil {
+		return err
+	}
+	defer func() { run.Close() }()
 	if from != "" {
 		if err := run.Resume(out); err != nil {
-			return fmt.Errorf("scaleout: resuming item %d from %s: %w", w.i, from, err)
+			// A checkpoint that does not load (damaged, or of an older temper) must not
+			// fail the item on every retry: train from the start instead.
+			fmt.Fprintf(w.log, "item %d: cannot resume from %s (%v); training from the start\n", w.i, from, err)
+			run.Close()
+			os.Remove(filepath.Join(out, train.StateFile))
+			if run, err = build(); err != nil {
+				return err
+			}
+			from = ""
 		}
+	}
+	if from != "" {
 		d.ResumedFrom, d.ResumedEpoch = from, run.Trainer.Epoch()
 		fmt.Fprintf(w.log, "item %d: resumed from %s after epoch %d (%s)\n", w.i, from, d.ResumedEpoch, w.attempt)
 	} else {

@@ -41,7 +41,7 @@ checkpoint, missing); then nothing is written and the exit code is 1, unless --p
 			defer st.Close()
 			p, err := scaleout.LoadPlan(ctx, st, planPath, "")
 			if err != nil {
-				return usageError{err}
+				return planErr(err)
 			}
 			w := cmd.OutOrStdout()
 			res, err := p.Collect(ctx, st, out, scaleout.CollectOptions{Partial: partial})

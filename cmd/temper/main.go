@@ -6,6 +6,7 @@
 //	temper schedule show|plot a learning-rate schedule SPEC as CSV or a plot
 //	temper augment preview    a grid of augmented samples
 //	temper ensemble ...       independent and snapshot ensembles, and their evaluation
+//	temper plan, worker, collect, k8s   the same work as Kubernetes Indexed Jobs (docs/scale-out.md)
 //
 // Run `temper help` or `temper CMD --help` for the flags. Exit codes (package exitcode):
 // 0 success, 1 a failure while running (missing data, I/O), 2 bad usage (unknown flag,

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"syscall"
@@ -66,7 +68,7 @@ refuses any other plan. ID is --attempt, else $TEMPER_ATTEMPT (the pod's name in
 			defer st.Close()
 			p, err := scaleout.LoadPlan(ctx, st, planPath, planSHA)
 			if err != nil {
-				return usageError{err}
+				return planErr(err)
 			}
 			log := cmd.ErrOrStderr()
 			if *metrics == metricsKatib {
@@ -117,4 +119,14 @@ func signalContext(parent context.Context) (context.Context, func(), func(error)
 		return err
 	}
 	return ctx, stop, caught
+}
+
+// planErr makes a plan that does not parse or validate a usage error (exit 2: retrying
+// cannot help); failing to read it (a store that cannot be reached) stays a failure.
+func planErr(err error) error {
+	localFileMissing := errors.Is(err, fs.ErrNotExist) && !errors.Is(err, store.ErrNotExist)
+	if errors.Is(err, scaleout.ErrInvalidPlan) || localFileMissing {
+		return usageError{err}
+	}
+	return err
 }
