@@ -149,8 +149,14 @@ type Sequential struct {
 	Layers []Module
 }
 
-// NewSequential returns a Sequential of the given layers.
-func NewSequential(layers ...Module) *Sequential { return &Sequential{Layers: layers} }
+// NewSequential returns a Sequential of the given layers, fused where the layer graph
+// allows (see Fuse: conv → BN → ReLU → 2×2 max pool run as one pass; a fused ReLU or pool
+// becomes the identity FusedReLU{} or FusedMaxPool2D{} in Layers). Write a struct literal
+// to keep the layers separate.
+func NewSequential(layers ...Module) *Sequential {
+	fuseLayers("", layers)
+	return &Sequential{Layers: layers}
+}
 
 // Forward applies every layer in turn.
 func (s *Sequential) Forward(x *ag.Var) *ag.Var {
