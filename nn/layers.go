@@ -73,6 +73,7 @@ func LinearOp(x, w, b *ag.Var) *ag.Var {
 		panic(&tensor.ShapeError{Op: "nn.Linear", A: xs, B: ws, Msg: "want x (n, in) and weight (out, in)"})
 	}
 	n, in, out := xs[0], xs[1], ws[0]
+	t.AddFLOPs(2 * int64(n) * int64(in) * int64(out))
 	xv := x.Value.Contiguous()
 	y := t.Empty(n, out)
 	yd := y.Data()

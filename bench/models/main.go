@@ -72,6 +72,21 @@ var workloads = []workload{
 
 type sample struct {
 	best, meanLoss float64
+	flops          float64 // direct-convolution FLOPs of one step (temper's count)
+}
+
+// stepFLOPs counts the forward FLOPs of m on x (ag.Tape.FLOPs: direct convolution and
+// linear multiply-adds); a training step counts 3× that (forward, and the backward's two
+// products per layer, the usual convention).
+func stepFLOPs(m nn.Module, x *tensor.Tensor, mode string) float64 {
+	tp := ag.NewTape()
+	tp.SetNoGrad(true)
+	m.Forward(tp.Const(x))
+	f := float64(tp.FLOPs())
+	if mode == "train" {
+		f *= 3
+	}
+	return f
 }
 
 const warmup = 3
@@ -88,6 +103,7 @@ func runTemper(w workload, threads int) (sample, error) {
 	for i := range y {
 		y[i] = i % 10
 	}
+	flops := stepFLOPs(m, x, w.mode)
 	best := 0.0
 	timeIt := func(i int, f func() error) error {
 		t := time.Now()
@@ -113,7 +129,7 @@ func runTemper(w workload, threads int) (sample, error) {
 				return sample{}, err
 			}
 		}
-		return sample{best: best}, nil
+		return sample{best: best, flops: flops}, nil
 	}
 	var ps []optim.Param
 	for _, p := range nn.Params(m) {
@@ -146,7 +162,7 @@ func runTemper(w workload, threads int) (sample, error) {
 			sum += loss
 		}
 	}
-	return sample{best: best, meanLoss: sum / float64(w.steps)}, nil
+	return sample{best: best, meanLoss: sum / float64(w.steps), flops: flops}, nil
 }
 
 // runTorch times w with the PyTorch script; env is added to the environment.
@@ -189,6 +205,13 @@ func main() {
 	re, err := regexp.Compile(*only)
 	check(err)
 	kernel.SetThreads(*threads)
+	// The yardstick: the FMA peak of the active path on -threads threads, best of 5.
+	peak := 0.0
+	iters := kernel.CalibrateFMAPeak(200 * time.Millisecond)
+	for r := 0; r < 5; r++ {
+		peak = max(peak, kernel.MeasureFMAPeak(*threads, iters))
+	}
+	fmt.Printf("FMA peak (%s, %d threads): %.1f GFLOP/s\n", kernel.Name(), *threads, peak/1e9)
 	sides := []struct {
 		name string
 		env  []string
@@ -247,9 +270,12 @@ func main() {
 	if torchInfo != nil {
 		fmt.Printf("PyTorch: %v, BLAS %v\n", torchInfo["framework"], torchInfo["blas"])
 	}
-	fmt.Printf("Best of %d round(s), ms per step (every round in the last columns); ratio = temper / other.\n\n", *rounds)
-	hdr := "| workload | temper ms |"
-	sep := "|---|---|"
+	fmt.Printf("FMA peak (%s, %d threads, bench/peak's loop): %.1f GFLOP/s\n", kernel.Name(), *threads, peak/1e9)
+	fmt.Printf("Best of %d round(s), ms per step (every round in the last columns); ratio = temper / other;\n", *rounds)
+	fmt.Println("GFLOP/s = direct-convolution FLOPs per step (training: 3× forward) / time; % peak of temper's rate.")
+	fmt.Println()
+	hdr := "| workload | GFLOP per step | temper ms | temper GFLOP/s | % peak |"
+	sep := "|---|---|---|---|---|"
 	for _, sd := range sides[1:] {
 		hdr += fmt.Sprintf(" %s ms | temper / %s |", sd.name, sd.name)
 		sep += "---|---|"
@@ -263,7 +289,9 @@ func main() {
 	fmt.Println(hdr)
 	fmt.Println(sep)
 	for i, w := range ws {
-		row := fmt.Sprintf("| %s | %.3f |", w.name(), 1e3*best[i][0].best)
+		b := best[i][0]
+		rate := b.flops / b.best
+		row := fmt.Sprintf("| %s | %.3f | %.3f | %.1f | %.1f%% |", w.name(), b.flops/1e9, 1e3*b.best, rate/1e9, 100*rate/peak)
 		for j := 1; j < len(sides); j++ {
 			row += fmt.Sprintf(" %.3f | %.2fx |", 1e3*best[i][j].best, best[i][0].best/best[i][j].best)
 		}

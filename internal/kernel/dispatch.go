@@ -55,6 +55,9 @@ type implementation struct {
 
 	// updates are the optimizers' vector update loops (optimupdate.go); nil: none.
 	updates *updateKernels
+	// fmaPeak runs the FMA-throughput loop for iters iterations and returns the FLOPs
+	// per iteration (fmapeak.go); nil: none.
+	fmaPeak func(iters int) int64
 }
 
 var generic = &implementation{

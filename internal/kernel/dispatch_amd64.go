@@ -181,6 +181,7 @@ var avx512Impl = &implementation{
 	avx512Loops:  true,
 	bernoulli:    avx512Bernoulli(),
 	updates:      updatesAVX2,
+	fmaPeak:      fmaPeak512,
 }
 
 // avx512Bernoulli is the avx512 path's dropout-mask kernel: the 16-lane PCG kernel needs
@@ -210,6 +211,7 @@ var avx2Impl = &implementation{
 	mul:          mulVec,
 	bernoulli:    pcgBernoulliGeneric,
 	updates:      updatesAVX2,
+	fmaPeak:      fmaPeak256,
 }
 
 func archImplementations() []*implementation {

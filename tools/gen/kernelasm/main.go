@@ -5,6 +5,7 @@
 //
 //	go run ./tools/gen/kernelasm > internal/kernel/sgemm_amd64.s
 //	go run ./tools/gen/kernelasm -smallk > internal/kernel/sgemm_smallk_amd64.s
+//	go run ./tools/gen/kernelasm -peak > internal/kernel/fmapeak_amd64.s
 //
 // The second file holds the small-depth kernels (see smallK): no packing, op(B) read row
 // by row in place.
@@ -52,7 +53,12 @@ var (
 
 func main() {
 	smallk := flag.Bool("smallk", false, "generate sgemm_smallk_amd64.s (the small-depth kernels)")
+	peak := flag.Bool("peak", false, "generate fmapeak_amd64.s (the FMA-throughput loops)")
 	flag.Parse()
+	if *peak {
+		io.WriteString(os.Stdout, generatePeak())
+		return
+	}
 	if *smallk {
 		io.WriteString(os.Stdout, generateSmallK())
 		return
@@ -65,6 +71,7 @@ func main() {
 var outputs = map[string]func() string{
 	"sgemm_amd64.s":        generateSgemm,
 	"sgemm_smallk_amd64.s": generateSmallK,
+	"fmapeak_amd64.s":      generatePeak,
 }
 
 // generateSmallK returns the text of sgemm_smallk_amd64.s.
