@@ -38,7 +38,10 @@ func skipAllocCounts(t *testing.T) {
 // TestInferenceAllocations: in evaluation mode with gradient recording off (what
 // train.Evaluate and recipe's predict paths run) a forward pass of every built-in model,
 // at batch 1 (latency) and 64 (throughput), allocates nothing after warm-up, and no
-// parameter gets a gradient.
+// parameter gets a gradient. One thread: with two, under CPU contention (CI runs test
+// binaries side by side) a parallel region's job can miss the kernels' sync.Pool and
+// allocate a few times per pass; TestCNNStepAllocations covers two threads where the
+// regions are few enough to average out.
 func TestInferenceAllocations(t *testing.T) {
 	skipAllocCounts(t)
 	for _, name := range []string{"mlp", "cnn", "lenet5", "resnet20"} {
@@ -51,6 +54,7 @@ func TestInferenceAllocations(t *testing.T) {
 				nn.SetTraining(m, false)
 				tp := ag.NewTape()
 				tp.SetNoGrad(true)
+				tp.SetThreads(1)
 				x := tensor.Rand(rng.New(2), 0, 1, batch, 1, 28, 28)
 				forward := func() {
 					tp.Reset()
@@ -77,8 +81,9 @@ func TestInferenceAllocations(t *testing.T) {
 	}
 }
 
-// TestResNet20StepAllocations: after warm-up a resnet20 training step (batch 8) allocates
-// nothing, like the cnn's (TestCNNStepAllocations).
+// TestResNet20StepAllocations: after warm-up a resnet20 training step (batch 8, one
+// thread: see TestInferenceAllocations) allocates nothing, like the cnn's
+// (TestCNNStepAllocations).
 func TestResNet20StepAllocations(t *testing.T) {
 	skipAllocCounts(t)
 	root := rng.New(1)
@@ -98,7 +103,7 @@ func TestResNet20StepAllocations(t *testing.T) {
 		y[i] = i % 10
 	}
 	ds, _ := data.NewInMemory(x.Data(), y, []int{1, 28, 28}, 10)
-	tr, err := train.New(m, o, train.Sets{Train: ds}, train.Config{BatchSize: n}, root.Split())
+	tr, err := train.New(m, o, train.Sets{Train: ds}, train.Config{BatchSize: n, Threads: 1}, root.Split())
 	if err != nil {
 		t.Fatal(err)
 	}
