@@ -44,6 +44,8 @@ type implementation struct {
 	reluBackward func(dst, grad, out []float32)
 	dot          func(x, y []float32) float32
 
+	// addReLU computes dst = relu(a + b) (addrelu.go).
+	addReLU func(dst, a, b []float32)
 	// mul computes dst = x⊙y (or dst += x⊙y with add) element-wise (vecmul.go).
 	mul func(dst, x, y []float32, add bool)
 	// avx512Loops: the path runs the AVX-512 loops of im2col_bn, im2col_pool and
@@ -74,6 +76,7 @@ var generic = &implementation{
 	reluBackward: reluBackwardGeneric,
 	dot:          dotGeneric,
 	mul:          mulGeneric,
+	addReLU:      addReLUGeneric,
 	bernoulli:    pcgBernoulliGeneric,
 }
 
