@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/temperml/temper/internal/fsafe"
 	"io/fs"
 	"math"
 	"os"
@@ -185,19 +186,7 @@ func (man *Manifest) Write(dir string) error {
 		return fmt.Errorf("ensemble: manifest for %s: %v", dir, err)
 	}
 	p := filepath.Join(dir, ManifestFile)
-	tmp, err := os.CreateTemp(dir, ManifestFile+".tmp*")
-	if err != nil {
-		return fmt.Errorf("ensemble: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("ensemble: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("ensemble: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
+	if err := fsafe.WriteBytes(p, append(b, '\n')); err != nil {
 		return fmt.Errorf("ensemble: %w", err)
 	}
 	return nil
