@@ -98,9 +98,17 @@ func (e *MemberError) Error() string {
 
 func (e *MemberError) Unwrap() error { return e.Err }
 
+// MaxManifestBytes bounds the size of an ensemble.json read (16 MiB), MaxMemberBytes
+// that of a member model file (64 GiB, checkpoint.MaxFileSize). Devices, pipes and other
+// non-regular files are refused.
+const (
+	MaxManifestBytes = 16 << 20
+	MaxMemberBytes   = 64 << 30
+)
+
 // SHA256File returns the lower-case hex SHA-256 of a file.
 func SHA256File(p string) (string, error) {
-	b, err := os.ReadFile(p)
+	b, err := fsafe.ReadFile(p, MaxMemberBytes)
 	if err != nil {
 		return "", err
 	}
@@ -204,7 +212,7 @@ func ManifestPath(p string) string {
 // does not touch the member files (see Verify).
 func ReadManifest(p string) (*Manifest, error) {
 	p = ManifestPath(p)
-	b, err := os.ReadFile(p)
+	b, err := fsafe.ReadFile(p, MaxManifestBytes)
 	if err != nil {
 		return nil, fmt.Errorf("ensemble: %w", err)
 	}
@@ -225,7 +233,7 @@ func ReadManifest(p string) (*Manifest, error) {
 func (man *Manifest) readMember(dir, mp string, i int) ([]byte, error) {
 	mb := man.Members[i]
 	full := filepath.Join(dir, filepath.FromSlash(mb.Path))
-	b, err := os.ReadFile(full)
+	b, err := fsafe.ReadFile(full, MaxMemberBytes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			err = fmt.Errorf("%w: %s does not exist", ErrMissingMember, full)

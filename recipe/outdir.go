@@ -26,10 +26,11 @@ const (
 	OutResume
 )
 
-// RunFiles are the files a run writes into its output folder (besides the lock file):
-// an earlier run's are what OutNew refuses and OutOverwrite removes.
+// RunFiles are the files (glob patterns) a run writes into its output folder besides
+// the lock file: an earlier run's are what OutNew refuses and OutOverwrite removes. An
+// ensemble's member folders (member-*) are removed whole by OutOverwrite.
 var RunFiles = []string{ModelFile, BestFile, "model_ema.safetensors", "model_swa.safetensors",
-	train.StateFile, train.MetricsFile, SummaryFile, ensemble.ManifestFile}
+	train.StateFile, train.MetricsFile, SummaryFile, ensemble.ManifestFile, "snapshot-*.safetensors", "member-*"}
 
 // ErrOutInUse is wrapped by the error of Build on an output folder that holds another
 // run's results in OutNew mode.
@@ -42,7 +43,7 @@ type OutDirError struct {
 }
 
 func (e *OutDirError) Error() string {
-	return fmt.Sprintf("recipe: output folder %s %v (%s); overwrite them or resume that run",
+	return fmt.Sprintf("recipe: output folder %s %v (%s); overwrite them (OutOverwrite) or resume that run (OutResume)",
 		e.Dir, ErrOutInUse, strings.Join(e.Files, ", "))
 }
 
@@ -82,9 +83,10 @@ func ClaimOutDir(dir string, mode OutMode, holder string) (*OutDir, error) {
 		return fail(fmt.Errorf("recipe: output folder: %w", err))
 	}
 	var found []string
-	for _, n := range RunFiles {
-		if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
-			found = append(found, n)
+	for _, pat := range RunFiles {
+		m, _ := filepath.Glob(filepath.Join(dir, pat))
+		for _, p := range m {
+			found = append(found, filepath.Base(p))
 		}
 	}
 	switch mode {
@@ -96,7 +98,7 @@ func ClaimOutDir(dir string, mode OutMode, holder string) (*OutDir, error) {
 		// The checkpoint goes first: a kill part-way leaves no resumable state of the
 		// old run beside a new one's.
 		for _, n := range append([]string{train.StateFile}, found...) {
-			if err := os.Remove(filepath.Join(dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := os.RemoveAll(filepath.Join(dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fail(fmt.Errorf("recipe: output folder: %w", err))
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/temperml/temper/recipe"
 	"github.com/temperml/temper/train"
 )
 
@@ -73,7 +74,7 @@ func interrupted(s os.Signal, err error, out string) error {
 		return exitError{code, fmt.Errorf("stopped by %s: %v; the checkpoint in %s is kept (resume: temper train --resume %s)", name, err, out, shellQuote(out))}
 	}
 	if ie.Epoch == 0 {
-		return exitError{code, fmt.Errorf("stopped by %s in epoch 1 after %d steps: no epoch was completed, so no checkpoint was kept; start again with the same command plus --overwrite", name, ie.Step)}
+		return exitError{code, fmt.Errorf("stopped by %s in epoch 1 after %d steps: no epoch was completed, so nothing was kept; run the same command again to start over", name, ie.Step)}
 	}
 	return exitError{code, fmt.Errorf("stopped by %s in epoch %d after %d steps; kept %s of epoch %d; resume with: temper train --resume %s",
 		name, ie.Epoch+1, ie.Step, filepath.Join(out, train.StateFile), ie.Epoch, shellQuote(out))}
@@ -87,4 +88,12 @@ func shellQuote(p string) string {
 		}
 	}
 	return p
+}
+
+// outMode is the output-folder mode of --overwrite.
+func outMode(overwrite bool) recipe.OutMode {
+	if overwrite {
+		return recipe.OutOverwrite
+	}
+	return recipe.OutNew
 }

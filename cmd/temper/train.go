@@ -141,9 +141,6 @@ func trainRun(ctx context.Context, r recipe.Recipe, t runTarget, progress, stdou
 	}
 	run, err := r.Build(opts)
 	if err != nil {
-		if errors.Is(err, recipe.ErrOutInUse) {
-			return usagef("%s; give --overwrite to replace them, or --resume %s to continue", strings.TrimPrefix(err.Error(), "recipe: "), out)
-		}
 		return recipeErr(err)
 	}
 	defer run.Close()
@@ -191,8 +188,14 @@ func printResult(w io.Writer, res *recipe.Result, out string) {
 		res.Test.String("test"), res.Epochs, stopped, res.TrainSeconds, res.SamplesPerSecond, out)
 }
 
-// recipeErr makes a recipe's validation errors usage errors (exit code 2).
+// recipeErr makes a recipe's validation errors, and an output folder holding another
+// run's results, usage errors (exit code 2).
 func recipeErr(err error) error {
+	var oe *recipe.OutDirError
+	if errors.As(err, &oe) {
+		return usagef("--out %s holds the results of another run (%s); give --overwrite to replace them, or --resume %s to continue that run",
+			oe.Dir, strings.Join(oe.Files, ", "), shellQuote(oe.Dir))
+	}
 	if errors.Is(err, recipe.ErrInvalid) {
 		return usageError{err}
 	}

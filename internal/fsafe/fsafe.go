@@ -164,35 +164,48 @@ func RemoveStale(dir string) ([]string, error) {
 // folder is refused with ErrNotRegular, a larger file with ErrTooLarge: a reader that
 // trusts the size never reads without bound.
 func Open(path string, max int64) (*os.File, int64, error) {
-	f, err := os.Open(path)
+	// Stat before opening: opening a named pipe would block until a writer came.
+	st, err := os.Stat(path)
 	if err != nil {
 		return nil, 0, err // *fs.PathError, so errors.Is(err, fs.ErrNotExist) works
 	}
-	st, err := f.Stat()
+	if err := regular(path, st, max); err != nil {
+		return nil, 0, err
+	}
+	f, err := os.Open(path)
 	if err != nil {
+		return nil, 0, err
+	}
+	if st, err = f.Stat(); err != nil {
 		f.Close()
 		return nil, 0, &Error{"stat", path, err}
 	}
-	if !st.Mode().IsRegular() {
+	if err := regular(path, st, max); err != nil { // replaced between Stat and Open
 		f.Close()
-		kind := "a folder"
-		switch m := st.Mode(); {
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
+}
+
+func regular(path string, st fs.FileInfo, max int64) error {
+	if m := st.Mode(); !m.IsRegular() {
+		kind := "not a file (" + m.Type().String() + ")"
+		switch {
+		case m.IsDir():
+			kind = "a folder"
 		case m&fs.ModeDevice != 0:
 			kind = "a device"
 		case m&fs.ModeNamedPipe != 0:
 			kind = "a named pipe"
 		case m&fs.ModeSocket != 0:
 			kind = "a socket"
-		case !m.IsDir():
-			kind = "not a file (" + m.Type().String() + ")"
 		}
-		return nil, 0, &Error{"read", path, fmt.Errorf("%w: it is %s", ErrNotRegular, kind)}
+		return &Error{"read", path, fmt.Errorf("%w: it is %s", ErrNotRegular, kind)}
 	}
 	if max >= 0 && st.Size() > max {
-		f.Close()
-		return nil, 0, &Error{"read", path, fmt.Errorf("%w: %d bytes, more than the limit of %d", ErrTooLarge, st.Size(), max)}
+		return &Error{"read", path, fmt.Errorf("%w: %d bytes, more than the limit of %d", ErrTooLarge, st.Size(), max)}
 	}
-	return f, st.Size(), nil
+	return nil
 }
 
 // ReadFile reads the whole of path, a regular file of at most max bytes (max < 0: no
