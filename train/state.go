@@ -231,7 +231,7 @@ func (t *Trainer) LoadState(dir string) error {
 	if f.Meta["format"] != stateFormat {
 		return bad("format", fmt.Errorf("got %q, want %q", f.Meta["format"], stateFormat))
 	}
-	if err := f.CheckFinite(path); err != nil {
+	if err := f.CheckFinite(path, "model.", "optim."); err != nil {
 		return fmt.Errorf("train: resume: %w", err)
 	}
 	model := map[string]*tensor.Tensor{}
