@@ -114,9 +114,9 @@ func (r Recipe) build(opts Options) (*Run, error) {
 		return nil, invalidf("recipe: %w", err)
 	}
 	if run.Schedule, err = r.NewSchedule(run.stepsPerEpoch); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %d training examples in batches of %d make %d step(s) per epoch", err, s.Train.Len(), r.Batch, run.stepsPerEpoch)
 	}
-	obj, err := r.newObjective(m, st.data)
+	obj, err := r.newObjective(m, s.Train.Shape(), st.data)
 	if err != nil {
 		return nil, err
 	}

@@ -87,7 +87,12 @@ checkpoint and prints the command that resumes it (exit 130 or 143).`,
 			if quiet {
 				progress = nil
 			}
-			return trainRun(cmd.Context(), r, runTarget{out: out, resume: resume, mode: mode}, progress, cmd.OutOrStdout())
+			err = trainRun(cmd.Context(), r, runTarget{out: out, resume: resume, mode: mode}, progress, cmd.OutOrStdout())
+			var oe *recipe.OutDirError
+			if errors.Is(err, recipe.ErrInvalid) && !errors.As(err, &oe) {
+				return rf.usage(err) // name the flags, not the recipe's fields
+			}
+			return err
 		},
 	}
 	rf = addRunFlags(cmd.Flags(), runFlagsAll)
