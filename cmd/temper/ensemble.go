@@ -6,11 +6,11 @@ import (
 	"math"
 	"os"
 	"os/signal"
-	"syscall"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/temperml/temper/ensemble"
