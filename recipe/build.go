@@ -160,6 +160,12 @@ func (mc Model) build(shape []int, classes int, rs *rng.Stream) (nn.Module, erro
 	if err != nil {
 		return nil, invalid(fmt.Errorf("recipe: model %s for %v inputs in %d classes: %w", mc.Name, shape, classes, err))
 	}
+	if mc.Dropout != 0 && countDropout(m) == 0 {
+		return nil, invalidf("recipe: model.dropout %v does nothing: model %s has no dropout layers (leave it at 0)", mc.Dropout, mc.Name)
+	}
+	if mc.DropoutMode == "classic" && (mc.Dropout == 0 || countDropout(m) == 0) {
+		return nil, invalidf("recipe: model.dropout_mode classic does nothing without dropout (model %s, dropout %v)", mc.Name, mc.Dropout)
+	}
 	if !mc.BatchNorm {
 		n, err := removeBatchNorm(m)
 		if err != nil {
@@ -206,6 +212,24 @@ func (mc Model) build(shape []int, classes int, rs *rng.Stream) (nn.Module, erro
 		}
 	}
 	return m, nil
+}
+
+// countDropout returns the number of dropout layers in m.
+func countDropout(m nn.Module) int {
+	n := 0
+	var visit func(m nn.Module)
+	visit = func(m nn.Module) {
+		if _, ok := m.(*nn.Dropout); ok {
+			n++
+		}
+		if p, ok := m.(nn.Parent); ok {
+			for _, c := range p.Children() {
+				visit(c.M)
+			}
+		}
+	}
+	visit(m)
+	return n
 }
 
 // removeBatchNorm replaces every BatchNorm inside a Sequential by what it fused (ReLU, 2×2
@@ -280,7 +304,7 @@ func (r Recipe) NewSchedule(stepsPerEpoch int) (schedule.Schedule, error) {
 	}
 	s, err := schedule.ParseWith(r.Schedule, schedule.Context{TotalSteps: r.Epochs * stepsPerEpoch, StepsPerEpoch: stepsPerEpoch})
 	if err != nil {
-		return nil, invalidf("recipe: schedule: %w (%d epochs of %d steps: batch %d)", err, r.Epochs, stepsPerEpoch, r.Batch)
+		return nil, invalidf("recipe: schedule: %w (%d epochs of %d steps)", err, r.Epochs, stepsPerEpoch)
 	}
 	return s, nil
 }
@@ -295,13 +319,16 @@ type objective struct {
 // newObjective parses the augmentation and builds the loss: cross-entropy with label
 // smoothing, mixed targets under mixup/cutmix (the mixing stream split from r, the run's
 // data stream), plus the L1/L2 penalties over the model's weights.
-func (r Recipe) newObjective(m nn.Module, dataRand *rng.Stream) (*objective, error) {
+func (r Recipe) newObjective(m nn.Module, shape []int, dataRand *rng.Stream) (*objective, error) {
 	ls := r.LabelSmoothing
 	o := &objective{loss: func(z *ag.Var, y []int) *ag.Var { return loss.CrossEntropy(z, y, ls) }}
 	if r.Augment != "none" {
 		pipe, err := augment.Parse(r.Augment)
 		if err != nil {
 			return nil, invalidf("recipe: augment: %w", err)
+		}
+		if err := pipe.CheckShape(shape); err != nil {
+			return nil, invalidf("recipe: %w", err)
 		}
 		o.transform = pipe.PerExample()
 		if pipe.Batch != nil {

@@ -133,6 +133,9 @@ func LoadModel(path string) (*Trained, error) {
 	if err := nn.LoadStateDict(m.Net, sd, true); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if err := f.CheckFinite(path); err != nil {
+		return nil, err
+	}
 	nn.SetTraining(m.Net, false)
 	return m, nil
 }

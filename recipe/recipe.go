@@ -510,6 +510,12 @@ func (o Optim) validate() error {
 	case "lbfgs", "bfgs", "newton":
 		checks = append(checks, unused("momentum", o.Momentum, d.Optim.Momentum))
 	}
+	if !o.SecondOrder() {
+		checks = append(checks, unused("history", o.History, d.Optim.History), unused("max_iter", o.MaxIter, d.Optim.MaxIter),
+			unused("full_batch", o.FullBatch, d.Optim.FullBatch))
+	} else if o.Name != "lbfgs" {
+		checks = append(checks, unused("history", o.History, d.Optim.History))
+	}
 	for _, err := range checks {
 		if err != nil {
 			return err
@@ -532,6 +538,19 @@ func (a Averaging) validate(epochs int) error {
 		return rangeErr("averaging.swa_lr", a.SWALR, "[0, ∞) (0 = the recipe's lr)")
 	case !(a.SWAMinLR >= 0) || (a.SWALR > 0 && a.SWAMinLR > a.SWALR):
 		return rangeErr("averaging.swa_min_lr", a.SWAMinLR, "[0, swa_lr]")
+	}
+	// A setting of an averaging that is off does nothing: reported, never dropped.
+	switch {
+	case a.EMA == 0 && a.EMAEvery != 1:
+		return invalidf("recipe: averaging.ema_every %d does nothing without averaging.ema", a.EMAEvery)
+	case a.SWAStart == 0 && a.SWAEvery != 1:
+		return invalidf("recipe: averaging.swa_every %d does nothing without averaging.swa_start", a.SWAEvery)
+	case a.SWAStart == 0 && a.SWALR != 0:
+		return invalidf("recipe: averaging.swa_lr %v does nothing without averaging.swa_start", a.SWALR)
+	case a.SWAStart == 0 && a.SWACyclic:
+		return invalidf("recipe: averaging.swa_cyclic does nothing without averaging.swa_start")
+	case !a.SWACyclic && a.SWAMinLR != 0:
+		return invalidf("recipe: averaging.swa_min_lr %v does nothing without averaging.swa_cyclic", a.SWAMinLR)
 	}
 	return nil
 }

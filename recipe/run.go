@@ -37,6 +37,11 @@ type Options struct {
 	Splits *Splits
 	// Log receives one line per averaged model and other notes; nil: none.
 	Log io.Writer
+	// OutMode says what to do with an OutDir holding an earlier run's files (ClaimOutDir):
+	// refuse (the default), remove them first, or keep them to Resume.
+	OutMode OutMode
+	// Holder describes the run in OutDir's lock file; empty: the process's arguments.
+	Holder string
 }
 
 // Run is a built recipe: data, model, optimizer and trainer, ready to Fit.
@@ -51,17 +56,40 @@ type Run struct {
 	SWA       *average.SWA      // nil without averaging.swa_start
 
 	opts          Options
+	out           *OutDir // the claimed OutDir; nil without one
 	stepsPerEpoch int
 	best          *train.KeepBest
 	stop          *train.EarlyStopping
 }
 
-// Build validates the recipe, loads its data and builds model, optimizer, schedule,
-// averaging and trainer. Close the run when done.
-func (r Recipe) Build(opts Options) (*Run, error) {
+// Build validates the recipe, claims Options.OutDir (ClaimOutDir: locked for this run
+// until Close, an earlier run's files refused, removed or kept by Options.OutMode), loads
+// its data and builds model, optimizer, schedule, averaging and trainer. Close the run
+// when done.
+func (r Recipe) Build(opts Options) (run *Run, err error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
+	var out *OutDir
+	if opts.OutDir != "" {
+		if out, err = ClaimOutDir(opts.OutDir, opts.OutMode, opts.Holder); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				out.Release()
+			}
+		}()
+	}
+	run, err = r.build(opts)
+	if err != nil {
+		return nil, err
+	}
+	run.out = out
+	return run, nil
+}
+
+func (r Recipe) build(opts Options) (*Run, error) {
 	s := opts.Splits
 	if s == nil {
 		var err error
@@ -86,9 +114,9 @@ func (r Recipe) Build(opts Options) (*Run, error) {
 		return nil, invalidf("recipe: %w", err)
 	}
 	if run.Schedule, err = r.NewSchedule(run.stepsPerEpoch); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %d training examples in batches of %d make %d step(s) per epoch", err, s.Train.Len(), r.Batch, run.stepsPerEpoch)
 	}
-	obj, err := r.newObjective(m, st.data)
+	obj, err := r.newObjective(m, s.Train.Shape(), st.data)
 	if err != nil {
 		return nil, err
 	}
@@ -157,21 +185,39 @@ func (run *Run) addAveraging(cbs *[]train.Callback) error {
 	return nil
 }
 
-// Close releases the trainer's loader workers.
+// Close releases the trainer's loader workers and the output folder's lock.
 func (run *Run) Close() error {
+	err := run.out.Release()
+	run.out = nil
 	if run.Trainer == nil {
-		return nil
+		return err
 	}
-	return run.Trainer.Close()
+	if terr := run.Trainer.Close(); terr != nil {
+		return terr
+	}
+	return err
 }
 
 // Resume restores the training state saved in dir by an earlier Fit of the same recipe
-// (its checkpoint.safetensors), so that Fit continues from the next epoch.
+// (its checkpoint.safetensors), so that Fit continues from the next epoch. The run's
+// recipe may differ from the checkpoint's only as ResumeRecipe allows (more epochs,
+// threads, a lower lr after a non-finite stop); such changes are recorded in the next
+// metrics record, others are refused with a *ResumeError.
 func (run *Run) Resume(dir string) error {
 	if run.Trainer == nil {
 		return fmt.Errorf("recipe: optim %s runs cannot be resumed", run.Recipe.Optim.Name)
 	}
-	return run.Trainer.LoadState(dir)
+	changed, err := run.checkResume(dir)
+	if err != nil {
+		return err
+	}
+	if err := run.Trainer.LoadState(dir); err != nil {
+		return err
+	}
+	if len(changed) > 0 {
+		run.Trainer.NoteResume(changed)
+	}
+	return nil
 }
 
 // Metrics are a model's loss and accuracy on one split.

@@ -9,7 +9,7 @@
 //
 // Run `temper help` or `temper CMD --help` for the flags. Exit codes: 0 success, 1 a
 // failure while running (missing data, non-finite loss, I/O), 2 bad usage (unknown flag,
-// out-of-range value).
+// out-of-range value), 130 and 143 a run stopped by SIGINT and SIGTERM.
 package main
 
 import (
@@ -70,6 +70,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return 0
 	}
 	fmt.Fprintf(stderr, "temper: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+	var xe exitError
+	if errors.As(err, &xe) {
+		return xe.code
+	}
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
 		return 2

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -181,7 +182,38 @@ func (rf *runFlags) usage(err error) error {
 		}
 	}
 	msg = strings.ReplaceAll(msg, "set data.val_fraction or data.val_size", "add --val-fraction F or --val-size N")
-	return usageError{fmt.Errorf("%s", msg)}
+	return usageError{fmt.Errorf("%s", rf.flagNames(msg))}
+}
+
+// flagNames replaces the recipe JSON paths that name run flags in msg ("without
+// averaging.ema") by the flags ("without --ema"), longest paths first, whole words only.
+func (rf *runFlags) flagNames(msg string) string {
+	type pf struct{ path, flag string }
+	var ps []pf
+	for name, path := range rf.paths {
+		if strings.Contains(path, ".") || strings.Contains(path, "_") {
+			ps = append(ps, pf{path, "--" + name})
+		}
+	}
+	slices.SortFunc(ps, func(a, b pf) int { return len(b.path) - len(a.path) })
+	word := func(b byte) bool { return b == '_' || b == '.' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' }
+	for _, p := range ps {
+		for i := 0; ; {
+			j := strings.Index(msg[i:], p.path)
+			if j < 0 {
+				break
+			}
+			j += i
+			end := j + len(p.path)
+			if (j > 0 && word(msg[j-1])) || (end < len(msg) && word(msg[end]) && msg[end] != '.') {
+				i = end
+				continue
+			}
+			msg = msg[:j] + p.flag + msg[end:]
+			i = j + len(p.flag)
+		}
+	}
+	return msg
 }
 
 // fmtFloat formats a float exactly (shortest representation).

@@ -124,7 +124,8 @@ adddone:
 	RET
 
 // func reluAVX2(dst, src *float32, n int)
-// dst = src > 0 ? src : 0 (MAXPS returns its second source, 0, when src is NaN).
+// dst = max(0, src) with NaN propagated as PyTorch does: MAXPS returns its second
+// source, src, when either is NaN (and for ±0, so relu(−0) = −0 as in PyTorch).
 TEXT ·reluAVX2(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
@@ -138,10 +139,10 @@ relu32:
 	VMOVUPS 32(SI), Y1
 	VMOVUPS 64(SI), Y2
 	VMOVUPS 96(SI), Y3
-	VMAXPS Y15, Y0, Y0
-	VMAXPS Y15, Y1, Y1
-	VMAXPS Y15, Y2, Y2
-	VMAXPS Y15, Y3, Y3
+	VMAXPS Y0, Y15, Y0
+	VMAXPS Y1, Y15, Y1
+	VMAXPS Y2, Y15, Y2
+	VMAXPS Y3, Y15, Y3
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
 	VMOVUPS Y2, 64(DI)
@@ -156,7 +157,7 @@ relu8:
 	JZ reludone
 relu8loop:
 	VMOVUPS (SI), Y0
-	VMAXPS Y15, Y0, Y0
+	VMAXPS Y0, Y15, Y0
 	VMOVUPS Y0, (DI)
 	ADDQ $32, SI
 	ADDQ $32, DI
@@ -167,7 +168,8 @@ reludone:
 	RET
 
 // func reluBackwardAVX2(dst, grad, out *float32, n int)
-// dst = out > 0 ? grad : 0 (mask from 0 < out, ordered: NaN gives 0).
+// dst = out <= 0 ? 0 : grad (mask NGE_UQ: !(0 >= out), so a NaN output passes the
+// gradient, as PyTorch's threshold_backward does).
 TEXT ·reluBackwardAVX2(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI
 	MOVQ grad+8(FP), SI
@@ -178,10 +180,10 @@ TEXT ·reluBackwardAVX2(SB), NOSPLIT, $0-32
 	SHRQ $5, BX
 	JZ rb8
 rb32:
-	VCMPPS $0x11, (DX), Y15, Y0
-	VCMPPS $0x11, 32(DX), Y15, Y1
-	VCMPPS $0x11, 64(DX), Y15, Y2
-	VCMPPS $0x11, 96(DX), Y15, Y3
+	VCMPPS $0x19, (DX), Y15, Y0
+	VCMPPS $0x19, 32(DX), Y15, Y1
+	VCMPPS $0x19, 64(DX), Y15, Y2
+	VCMPPS $0x19, 96(DX), Y15, Y3
 	VANDPS (SI), Y0, Y0
 	VANDPS 32(SI), Y1, Y1
 	VANDPS 64(SI), Y2, Y2
@@ -200,7 +202,7 @@ rb8:
 	SHRQ $3, CX
 	JZ rbdone
 rb8loop:
-	VCMPPS $0x11, (DX), Y15, Y0
+	VCMPPS $0x19, (DX), Y15, Y0
 	VANDPS (SI), Y0, Y0
 	VMOVUPS Y0, (DI)
 	ADDQ $32, SI
