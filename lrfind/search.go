@@ -212,21 +212,10 @@ func Search(ctx context.Context, build Builder, ds data.Dataset, cfg SearchConfi
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	root := rng.New(cfg.Seed)
-	splitRand, orderSeed, sampleRand := root.Split(), root.Uint64(), root.Split()
-	nVal := cfg.ValSize
-	if nVal == 0 {
-		nVal = max(1, int(math.Round(cfg.ValFraction*float64(ds.Len()))))
+	trainPart, valPart, orderSeed, sampleRand, err := holdOut(ds, cfg)
+	if err != nil {
+		return nil, err
 	}
-	if nVal >= ds.Len() {
-		return nil, fmt.Errorf("lrfind: validation size %d out of range [1, %d)", nVal, ds.Len())
-	}
-	perm := splitRand.Perm(ds.Len())
-	valIdx, trainIdx := perm[:nVal], perm[nVal:]
-	sort.Ints(valIdx)
-	sort.Ints(trainIdx)
-	trainPart, valPart := &indexed{ds, trainIdx}, &indexed{ds, valIdx}
-
 	res := &SearchResult{TrainSize: trainPart.Len(), ValSize: valPart.Len()}
 	lr, wd := cfg.LR, cfg.WD
 	searchWD := cfg.WD != (Range{})
@@ -256,6 +245,27 @@ func Search(ctx context.Context, build Builder, ds data.Dataset, cfg SearchConfi
 		}
 	}
 	return res, nil
+}
+
+// holdOut draws Search's random streams from cfg.Seed and splits ds into the training
+// and held-out parts: the split, the data order's seed and the sampling stream, in
+// that order.
+func holdOut(ds data.Dataset, cfg SearchConfig) (trainPart, valPart data.Dataset, orderSeed uint64, sampleRand *rng.Stream, err error) {
+	root := rng.New(cfg.Seed)
+	splitRand := root.Split()
+	orderSeed, sampleRand = root.Uint64(), root.Split()
+	nVal := cfg.ValSize
+	if nVal == 0 {
+		nVal = max(1, int(math.Round(cfg.ValFraction*float64(ds.Len()))))
+	}
+	if nVal >= ds.Len() {
+		return nil, nil, 0, nil, fmt.Errorf("lrfind: validation size %d out of range [1, %d)", nVal, ds.Len())
+	}
+	perm := splitRand.Perm(ds.Len())
+	valIdx, trainIdx := perm[:nVal], perm[nVal:]
+	sort.Ints(valIdx)
+	sort.Ints(trainIdx)
+	return &indexed{ds, trainIdx}, &indexed{ds, valIdx}, orderSeed, sampleRand, nil
 }
 
 // logUniform draws exp(U(log lo, log hi)).

@@ -72,6 +72,12 @@ func (r Recipe) LoadData() (*Splits, error) {
 		if s.Val != nil {
 			return nil, invalidf("recipe: %s has its own validation split (val/): set data.val_fraction and data.val_size to 0 to use it", s.Name)
 		}
+		if r.Data.Folds > 0 {
+			if s.Train, s.Val, err = data.StratifiedFold(s.Train, r.Data.Folds, r.Data.Fold, r.streams().split); err != nil {
+				return nil, invalid(fmt.Errorf("recipe: data.folds: %w", err))
+			}
+			return s, s.normalize(r.Data.Normalize)
+		}
 		n := r.Data.ValSize
 		if r.Data.ValFraction > 0 {
 			n = int(math.Round(r.Data.ValFraction * float64(s.Train.Len())))
@@ -84,10 +90,15 @@ func (r Recipe) LoadData() (*Splits, error) {
 			return nil, err
 		}
 	}
-	c := s.Train.Shape()[0]
-	switch r.Data.Normalize {
+	return s, s.normalize(r.Data.Normalize)
+}
+
+// normalize computes the normalization on Train and applies it to the three splits.
+func (s *Splits) normalize(kind string) error {
+	var err error
+	switch kind {
 	case "none":
-		s.Norm = identityNorm(c)
+		s.Norm = identityNorm(s.Train.Shape()[0])
 	case "per-channel":
 		s.Norm = data.ComputeNormalization(s.Train)
 		for _, p := range []**data.InMemory{&s.Train, &s.Val, &s.Test} {
@@ -95,11 +106,11 @@ func (r Recipe) LoadData() (*Splits, error) {
 				continue
 			}
 			if *p, err = s.Norm.Apply(*p); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // setsCache keeps the packaged datasets (MNIST from the module cache, Fashion-MNIST from

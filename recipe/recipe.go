@@ -108,6 +108,11 @@ type Data struct {
 	// Normalize is "per-channel" ((x − mean_c)/std_c with the training split's
 	// statistics, stored with the model) or "none" (pixel values x/255).
 	Normalize string `json:"normalize"`
+	// Folds > 0 validates on fold Fold of a stratified, seeded Folds-fold partition of
+	// the training data (data.StratifiedFold) instead of ValFraction/ValSize: the runs of
+	// Fold = 0..Folds−1 are a k-fold cross-validation. 0: no folds (and not written).
+	Folds int `json:"folds,omitempty"`
+	Fold  int `json:"fold,omitempty"`
 }
 
 // Model is the architecture and its structural regularizers.
@@ -408,7 +413,7 @@ func (d Data) isImages() bool {
 }
 
 // HasVal reports whether the recipe carves a validation split.
-func (d Data) HasVal() bool { return d.ValFraction > 0 || d.ValSize > 0 }
+func (d Data) HasVal() bool { return d.ValFraction > 0 || d.ValSize > 0 || d.Folds > 0 }
 
 func (d Data) validate() error {
 	src, err := data.ParseSource(d.Source)
@@ -439,6 +444,12 @@ func (d Data) validate() error {
 		return rangeErr("data.val_size", d.ValSize, "[0, ∞)")
 	case d.ValFraction > 0 && d.ValSize > 0:
 		return invalidf("recipe: data.val_fraction %v and data.val_size %d both set; give one", d.ValFraction, d.ValSize)
+	case d.Folds < 0 || d.Folds == 1 || d.Folds > 1000:
+		return rangeErr("data.folds", d.Folds, "{0 (no folds)} ∪ [2, 1000]")
+	case d.Fold < 0 || (d.Folds == 0 && d.Fold != 0) || (d.Folds > 0 && d.Fold >= d.Folds):
+		return rangeErr("data.fold", d.Fold, fmt.Sprintf("[0, folds=%d)", max(d.Folds, 1)))
+	case d.Folds > 0 && (d.ValFraction > 0 || d.ValSize > 0):
+		return invalidf("recipe: data.folds %d and data.val_fraction/val_size both set; the fold is the validation split", d.Folds)
 	case d.Normalize != "none" && d.Normalize != "per-channel":
 		return rangeErr("data.normalize", fmt.Sprintf("%q", d.Normalize), "{none, per-channel}")
 	}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/temperml/temper/ensemble"
 	"github.com/temperml/temper/internal/kernel"
 	"github.com/temperml/temper/recipe"
@@ -43,10 +44,11 @@ Every run flag of 'temper train' applies, with the same defaults; weight averagi
 }
 
 func newEnsembleTrainCmd() *cobra.Command {
-	var out, lrs, models string
+	var out string
 	var quiet, overwrite bool
 	var rf *runFlags
-	e := recipe.DefaultEnsemble(recipe.Default())
+	var ef *ensembleFlags
+	e := new(recipe.Ensemble)
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train an independent ensemble: K members from different seeds",
@@ -67,18 +69,8 @@ OUT receives OUT/member-I/ (a 'temper train' folder) and OUT/ensemble.json.`,
 			if err != nil {
 				return err
 			}
-			e.Recipe = r
-			if e.LRs, err = parseFloats(lrs); err != nil {
-				return usagef("--lrs: %v", err)
-			}
-			e.Models = nil
-			if models != "" {
-				for _, m := range strings.Split(models, ",") {
-					e.Models = append(e.Models, strings.TrimSpace(m))
-				}
-			}
-			if err := e.Validate(); err != nil {
-				return rf.usage(err)
+			if err := ef.resolve(r); err != nil {
+				return err
 			}
 			if out == "" {
 				out = filepath.Join("runs", "ensemble-"+r.Model.Name)
@@ -109,16 +101,51 @@ OUT receives OUT/member-I/ (a 'temper train' folder) and OUT/ensemble.json.`,
 		},
 	}
 	rf = addRunFlags(cmd.Flags(), runFlagsAll)
+	ef = addEnsembleFlags(cmd.Flags(), rf, e)
 	f := cmd.Flags()
-	f.IntVar(&e.Members, "members", e.Members, "number of members K")
 	f.IntVar(&e.Parallel, "parallel", e.Parallel, "at most this many members at once (0 = min(threads, members), limited by memory)")
-	f.StringVar(&lrs, "lrs", "", "per-member learning rates, comma-separated, cycled over the members (default --lr)")
-	f.StringVar(&models, "models", "", "per-member models, comma-separated, cycled over the members (default --model)")
-	f.StringVar(&e.Combine, "combine", e.Combine, "how the ensemble combines: probabilities, logits or vote")
 	f.StringVar(&out, "out", "", "output folder (default runs/ensemble-MODEL)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress output")
 	f.BoolVar(&overwrite, "overwrite", false, "replace the results of an earlier run in --out (removed before training)")
 	return cmd
+}
+
+// ensembleFlags are the flags that describe an independent ensemble's members
+// (temper ensemble train, temper plan ensemble).
+type ensembleFlags struct {
+	rf          *runFlags
+	e           *recipe.Ensemble
+	lrs, models string
+}
+
+func addEnsembleFlags(f *pflag.FlagSet, rf *runFlags, e *recipe.Ensemble) *ensembleFlags {
+	*e = recipe.DefaultEnsemble(recipe.Default())
+	ef := &ensembleFlags{rf: rf, e: e}
+	f.IntVar(&e.Members, "members", e.Members, "number of members K")
+	f.StringVar(&ef.lrs, "lrs", "", "per-member learning rates, comma-separated, cycled over the members (default --lr)")
+	f.StringVar(&ef.models, "models", "", "per-member models, comma-separated, cycled over the members (default --model)")
+	f.StringVar(&e.Combine, "combine", e.Combine, "how the ensemble combines: probabilities, logits or vote")
+	return ef
+}
+
+// resolve completes the ensemble with the run flags' recipe r and validates it.
+func (ef *ensembleFlags) resolve(r recipe.Recipe) error {
+	e := ef.e
+	e.Recipe = r
+	var err error
+	if e.LRs, err = parseFloats(ef.lrs); err != nil {
+		return usagef("--lrs: %v", err)
+	}
+	e.Models = nil
+	if ef.models != "" {
+		for _, m := range strings.Split(ef.models, ",") {
+			e.Models = append(e.Models, strings.TrimSpace(m))
+		}
+	}
+	if err := e.Validate(); err != nil {
+		return ef.rf.usage(err)
+	}
+	return nil
 }
 
 func parseFloats(s string) ([]float64, error) {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/temperml/temper/lrfind"
 	"github.com/temperml/temper/recipe"
 )
@@ -45,10 +46,72 @@ func parseRange(flag, s string) (lrfind.Range, error) {
 	return r, nil
 }
 
+// searchFlags are the flags of a coarse-to-fine search (temper search, temper plan
+// search): the run flags of lrfindGroups with the search's smaller training set, and the
+// search's own.
+type searchFlags struct {
+	rf               *runFlags
+	sc               lrfind.SearchConfig
+	lrRange, wdRange string
+}
+
+func addSearchFlags(f *pflag.FlagSet) *searchFlags {
+	sf := &searchFlags{}
+	sf.rf = addRunFlags(f, lrfindGroups, func(r *recipe.Recipe) { r.Data.TrainSize, r.Data.ValFraction = 10000, 0.1 })
+	f.Lookup("train-size").Usage = "use the first N training examples, validation part included (0 = all)"
+	f.Lookup("val-fraction").Usage = "fraction of the training examples held out (stratified) to rank the trials"
+	f.Lookup("threads").Usage = "trials run at once (each with one kernel thread)"
+	f.StringVar(&sf.lrRange, "lr-range", "1e-4,1", "first round's learning-rate range LO,HI (sampled log-uniformly)")
+	f.StringVar(&sf.wdRange, "wd-range", "", "first round's weight-decay range LO,HI (default: not searched, --weight-decay)")
+	f.IntVar(&sf.sc.Trials, "trials", 8, "trials per round")
+	f.IntVar(&sf.sc.Rounds, "rounds", 2, "rounds (1 coarse + refinements)")
+	f.IntVar(&sf.sc.TopK, "top", 3, "best trials that delimit the next round's range")
+	f.IntVar(&sf.sc.Epochs, "epochs", 1, "training budget of each trial in epochs (unless --steps)")
+	f.IntVar(&sf.sc.Steps, "steps", 0, "training budget of each trial in optimizer steps (0: use --epochs)")
+	return sf
+}
+
+// resolve returns the search's recipe and configuration, or a usage error.
+func (sf *searchFlags) resolve() (recipe.Recipe, lrfind.SearchConfig, error) {
+	rf, sc := sf.rf, sf.sc
+	if err := rf.refuse("the search samples the learning rate in --lr-range", "lr"); err != nil {
+		return recipe.Recipe{}, sc, err
+	}
+	r, err := rf.resolve()
+	if err != nil {
+		return r, sc, err
+	}
+	if sc.LR, err = parseRange("lr-range", sf.lrRange); err != nil {
+		return r, sc, err
+	}
+	if sf.wdRange != "" {
+		if sc.WD, err = parseRange("wd-range", sf.wdRange); err != nil {
+			return r, sc, err
+		}
+		if err := rf.refuse("the search samples the weight decay in --wd-range", "weight-decay"); err != nil {
+			return r, sc, err
+		}
+	}
+	switch {
+	case sc.Trials < 1:
+		return r, sc, usagef("--trials %d out of range [1, ∞)", sc.Trials)
+	case sc.Rounds < 1:
+		return r, sc, usagef("--rounds %d out of range [1, ∞)", sc.Rounds)
+	case sc.TopK < 1:
+		return r, sc, usagef("--top %d out of range [1, ∞)", sc.TopK)
+	case sc.Epochs < 1:
+		return r, sc, usagef("--epochs %d out of range [1, ∞)", sc.Epochs)
+	case sc.Steps < 0:
+		return r, sc, usagef("--steps %d out of range [0, ∞)", sc.Steps)
+	case !(r.Data.ValFraction > 0):
+		return r, sc, usagef("--val-fraction %v out of range (0, 1): the search ranks its trials on held-out training examples", r.Data.ValFraction)
+	}
+	return r, sc, nil
+}
+
 func newSearchCmd() *cobra.Command {
-	var rf *runFlags
-	var sc lrfind.SearchConfig
-	var lrRange, wdRange, out string
+	var sf *searchFlags
+	var out string
 	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "search",
@@ -68,37 +131,9 @@ results depend on --seed only, not on --threads. Prints the ranked trials and
 (held-out accuracy against learning rate, one line per round).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := rf.refuse("the search samples the learning rate in --lr-range", "lr"); err != nil {
-				return err
-			}
-			r, err := rf.resolve()
+			r, sc, err := sf.resolve()
 			if err != nil {
 				return err
-			}
-			if sc.LR, err = parseRange("lr-range", lrRange); err != nil {
-				return err
-			}
-			if wdRange != "" {
-				if sc.WD, err = parseRange("wd-range", wdRange); err != nil {
-					return err
-				}
-				if err := rf.refuse("the search samples the weight decay in --wd-range", "weight-decay"); err != nil {
-					return err
-				}
-			}
-			switch {
-			case sc.Trials < 1:
-				return usagef("--trials %d out of range [1, ∞)", sc.Trials)
-			case sc.Rounds < 1:
-				return usagef("--rounds %d out of range [1, ∞)", sc.Rounds)
-			case sc.TopK < 1:
-				return usagef("--top %d out of range [1, ∞)", sc.TopK)
-			case sc.Epochs < 1:
-				return usagef("--epochs %d out of range [1, ∞)", sc.Epochs)
-			case sc.Steps < 0:
-				return usagef("--steps %d out of range [0, ∞)", sc.Steps)
-			case !(r.Data.ValFraction > 0):
-				return usagef("--val-fraction %v out of range (0, 1): the search ranks its trials on held-out training examples", r.Data.ValFraction)
 			}
 			var progress io.Writer = cmd.ErrOrStderr()
 			if quiet {
@@ -107,18 +142,8 @@ results depend on --seed only, not on --threads. Prints the ranked trials and
 			return runSearch(cmd.Context(), r, sc, out, progress, cmd.OutOrStdout())
 		},
 	}
-	rf = addRunFlags(cmd.Flags(), lrfindGroups, func(r *recipe.Recipe) { r.Data.TrainSize, r.Data.ValFraction = 10000, 0.1 })
+	sf = addSearchFlags(cmd.Flags())
 	f := cmd.Flags()
-	f.Lookup("train-size").Usage = "use the first N training examples, validation part included (0 = all)"
-	f.Lookup("val-fraction").Usage = "fraction of the training examples held out (stratified) to rank the trials"
-	f.Lookup("threads").Usage = "trials run at once (each with one kernel thread)"
-	f.StringVar(&lrRange, "lr-range", "1e-4,1", "first round's learning-rate range LO,HI (sampled log-uniformly)")
-	f.StringVar(&wdRange, "wd-range", "", "first round's weight-decay range LO,HI (default: not searched, --weight-decay)")
-	f.IntVar(&sc.Trials, "trials", 8, "trials per round")
-	f.IntVar(&sc.Rounds, "rounds", 2, "rounds (1 coarse + refinements)")
-	f.IntVar(&sc.TopK, "top", 3, "best trials that delimit the next round's range")
-	f.IntVar(&sc.Epochs, "epochs", 1, "training budget of each trial in epochs (unless --steps)")
-	f.IntVar(&sc.Steps, "steps", 0, "training budget of each trial in optimizer steps (0: use --epochs)")
 	f.StringVar(&out, "out", "", "folder for search.csv and search.png (default: write nothing)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no per-trial progress lines")
 	return cmd
