@@ -36,10 +36,12 @@ var script string
 //go:embed style.css
 var style string
 
-// num is a float that encodes NaN and ±Inf as JSON null (a gap).
-type num float64
+// Num is a float64 whose JSON form is null for NaN and ±Inf (JSON has no such numbers):
+// a gap, a statistic that one seed cannot give.
+type Num float64
 
-func (n num) MarshalJSON() ([]byte, error) {
+// MarshalJSON writes null for NaN and ±Inf.
+func (n Num) MarshalJSON() ([]byte, error) {
 	v := float64(n)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return []byte("null"), nil
@@ -47,10 +49,25 @@ func (n num) MarshalJSON() ([]byte, error) {
 	return json.Marshal(v)
 }
 
-func nums(v []float64) []num {
-	out := make([]num, len(v))
+// UnmarshalJSON reads null as NaN.
+func (n *Num) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*n = Num(math.NaN())
+		return nil
+	}
+	var v float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*n = Num(v)
+	return nil
+}
+
+// Nums converts v.
+func Nums(v []float64) []Num {
+	out := make([]Num, len(v))
 	for i, x := range v {
-		out[i] = num(x)
+		out[i] = Num(x)
 	}
 	return out
 }
@@ -96,8 +113,8 @@ type pageData struct {
 
 type jsonLine struct {
 	Name string `json:"name"`
-	X    []num  `json:"x"`
-	Y    []num  `json:"y"`
+	X    []Num  `json:"x"`
+	Y    []Num  `json:"y"`
 }
 
 func hash(s string) string {
@@ -140,7 +157,7 @@ func (rep *Report) Render(w io.Writer) error {
 	}
 	d := pageData{Geom: map[string]int{"w": chartW, "h": chartH, "l": padL, "r": padR, "t": padT, "b": padB}}
 	for _, l := range pb.lines {
-		d.Lines = append(d.Lines, jsonLine{Name: l.Name, X: nums(l.X), Y: nums(l.Y)})
+		d.Lines = append(d.Lines, jsonLine{Name: l.Name, X: Nums(l.X), Y: Nums(l.Y)})
 	}
 	js, err := json.Marshal(d)
 	if err != nil {
@@ -152,11 +169,11 @@ func (rep *Report) Render(w io.Writer) error {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>%s</title>
 <style>%s</style>
+<script>%s</script>
 </head><body>
 %s<script type="application/json" id="temper-data">%s</script>
-<script>%s</script>
 </body></html>
-`, CSP(), esc(title), style, pb.b.String(), js, script)
+`, CSP(), esc(title), style, script, pb.b.String(), js)
 	return err
 }
 
@@ -600,8 +617,8 @@ func (pb *builder) lab(l *Lab) {
 	for _, c := range f.Claims {
 		pb.p(`<tr><td class="l"><a href="#claim-%s">%s</a></td><td class="l">%s</td><td class="l">%s</td><td>%s<br><span class="note">%s</span></td><td>%s<br><span class="note">%s</span></td><td>%s [%s, %s]</td><td>%s</td><td>%d</td><td class="l v-%s"><b>%s</b></td></tr>`+"\n",
 			esc(c.Name), esc(c.Name), esc(c.Statement), esc(c.Metric),
-			pm(c.MeanA, c.SDA), esc(c.ArmA), pm(c.MeanB, c.SDB), esc(c.ArmB),
-			cell(c.Diff, "%+.4g"), cell(c.Lo, "%.4g"), cell(c.Hi, "%.4g"), esc(minEffect(c)), len(c.A), esc(c.Verdict), esc(c.Verdict))
+			pm(float64(c.MeanA), float64(c.SDA)), esc(c.ArmA), pm(float64(c.MeanB), float64(c.SDB)), esc(c.ArmB),
+			cell(float64(c.Diff), "%+.4g"), cell(float64(c.Lo), "%.4g"), cell(float64(c.Hi), "%.4g"), esc(minEffect(c)), len(c.A), esc(c.Verdict), esc(c.Verdict))
 	}
 	pb.p("</table>\n")
 	for _, c := range f.Claims {
@@ -619,11 +636,11 @@ func (pb *builder) lab(l *Lab) {
 			if i < len(c.Seeds) {
 				seed = fmt.Sprint(c.Seeds[i])
 			}
-			b := math.NaN()
+			a, b := float64(c.A[i]), math.NaN()
 			if i < len(c.B) {
-				b = c.B[i]
+				b = float64(c.B[i])
 			}
-			pb.p(`<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>`, seed, cell(c.A[i], "%.5g"), cell(b, "%.5g"), cell(b-c.A[i], "%+.4g"))
+			pb.p(`<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>`, seed, cell(a, "%.5g"), cell(b, "%.5g"), cell(b-a, "%+.4g"))
 		}
 		pb.p("</table>\n")
 		if runs := l.Runs[c.Name]; len(runs) > 0 {
@@ -635,8 +652,11 @@ func (pb *builder) lab(l *Lab) {
 }
 
 func minEffect(c LabClaim) string {
-	if c.Kind == "equivalence" {
+	switch c.Kind {
+	case "equivalence":
 		return fmt.Sprintf("|B − A| < %.3g", c.MinEffect)
+	case "non-inferiority":
+		return fmt.Sprintf("margin %.3g", c.MinEffect)
 	}
 	return fmt.Sprintf("%.3g", c.MinEffect)
 }

@@ -358,41 +358,54 @@ func ReadRangeTestCSV(r io.Reader) (*RangeTest, error) {
 // LabFileName is the lab's result file in its output folder.
 const LabFileName = "lab.json"
 
-// LabFile is what the report reads of lab.json (the lab package writes it; unknown
-// fields are ignored here).
+// LabFile is lab.json, the lab's result (package lab writes it; its types are aliases of
+// these, so the file has one schema).
 type LabFile struct {
 	Budget  string     `json:"budget"`
 	Command string     `json:"command"`
 	Date    string     `json:"date"`
 	Commit  string     `json:"commit"`
 	CPU     string     `json:"cpu"`
+	Seconds Num        `json:"seconds"`
 	Claims  []LabClaim `json:"claims"`
+	Pending []string   `json:"pending,omitempty"`
 }
 
-// LabClaim is one claim's result row.
+// LabClaim is one claim's result: what was declared before running (statement,
+// metric, kind, direction, minimum effect, arms), every seed's values, the paired
+// statistics and the verdict.
 type LabClaim struct {
-	Name      string    `json:"name"`
-	Area      string    `json:"area"`
-	Statement string    `json:"statement"`
-	Metric    string    `json:"metric"`
-	Kind      string    `json:"kind"` // "superiority" or "equivalence"
-	MinEffect float64   `json:"min_effect"`
-	ArmA      string    `json:"arm_a"`
-	ArmB      string    `json:"arm_b"`
-	Seeds     []uint64  `json:"seeds"`
-	A         []float64 `json:"a"`
-	B         []float64 `json:"b"`
-	MeanA     float64   `json:"mean_a"`
-	SDA       float64   `json:"sd_a"`
-	MeanB     float64   `json:"mean_b"`
-	SDB       float64   `json:"sd_b"`
-	Diff      float64   `json:"diff"`
-	Lo        float64   `json:"ci_lo"`
-	Hi        float64   `json:"ci_hi"`
-	Verdict   string    `json:"verdict"`
-	Reason    string    `json:"reason"`
-	Paper     string    `json:"paper,omitempty"`
-	Error     string    `json:"error,omitempty"`
+	Name      string          `json:"name"`
+	Area      string          `json:"area"`
+	Statement string          `json:"statement"`
+	Metric    string          `json:"metric"`
+	Kind      string          `json:"kind"` // superiority, non-inferiority or equivalence
+	Direction string          `json:"direction"`
+	MinEffect float64         `json:"min_effect"`
+	ArmA      string          `json:"arm_a"`
+	ArmB      string          `json:"arm_b"`
+	NoteA     string          `json:"note_a,omitempty"`
+	NoteB     string          `json:"note_b,omitempty"`
+	RecipeA   json.RawMessage `json:"recipe_a,omitempty"`
+	RecipeB   json.RawMessage `json:"recipe_b,omitempty"`
+	Seeds     []uint64        `json:"seeds"`
+	A         []Num           `json:"a"`
+	B         []Num           `json:"b"`
+	MeanA     Num             `json:"mean_a"`
+	SDA       Num             `json:"sd_a"`
+	MeanB     Num             `json:"mean_b"`
+	SDB       Num             `json:"sd_b"`
+	Diff      Num             `json:"diff"` // mean of B − A
+	SDDiff    Num             `json:"sd_diff"`
+	Lo        Num             `json:"ci_lo"` // 95% interval of the mean of B − A
+	Hi        Num             `json:"ci_hi"`
+	Verdict   string          `json:"verdict"`
+	Reason    string          `json:"reason"`
+	Paper     string          `json:"paper,omitempty"`
+	// Details holds further per-seed numbers (e.g. the passes of an L-BFGS run).
+	Details map[string][]Num `json:"details,omitempty"`
+	Error   string           `json:"error,omitempty"`
+	Seconds Num              `json:"seconds"`
 }
 
 // Lab is a lab folder: its results and the runs of its arms (DIR/runs/CLAIM/ARM/seed-N).

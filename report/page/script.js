@@ -10,6 +10,7 @@
   window.addEventListener("error", function (ev) { fail(ev.message || "error"); });
   window.addEventListener("unhandledrejection", function (ev) { fail(ev.reason); });
   document.addEventListener("securitypolicyviolation", function (ev) { fail("CSP blocked " + ev.blockedURI + " (" + ev.violatedDirective + ")"); });
+  function init() {
   try {
     var data = JSON.parse(document.getElementById("temper-data").textContent), G = data.geom;
     function smooth(y, w) {
@@ -65,4 +66,6 @@
     }
     root.setAttribute("data-ready", "1");
   } catch (e) { fail(e && e.message || e); }
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
 })();

@@ -228,7 +228,7 @@ func esc(s string) string { return html.EscapeString(s) }
 func (c *chart) svg(lines []line, smoothing float64) string {
 	var b strings.Builder
 	s, ok := c.scale(lines)
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="%s" viewBox="0 0 %d %d" role="img" aria-label="%s"`,
+	fmt.Fprintf(&b, `<svg class="chart" id="%s" viewBox="0 0 %d %d" role="img" aria-label="%s"`,
 		esc(c.ID), chartW, chartH, esc(c.Title))
 	if !ok {
 		fmt.Fprintf(&b, `><text x="%d" y="%d" class="title">%s</text><text x="%d" y="%d" class="empty">no data to draw</text></svg>`,
