@@ -118,4 +118,3 @@ func cpuModel() string {
 	}
 	return fmt.Sprintf("%d CPUs", runtime.NumCPU())
 }
-

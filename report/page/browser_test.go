@@ -40,6 +40,9 @@ type tab struct {
 func openTab(t *testing.T) *tab {
 	t.Helper()
 	exe := chromium()
+	if exe == "" && os.Getenv("TEMPER_REQUIRE_CHROMIUM") != "" {
+		t.Fatal("chromium not found on PATH and TEMPER_REQUIRE_CHROMIUM is set (CI must run the browser test)")
+	}
 	if exe == "" {
 		t.Skip("chromium not found on PATH (Debian: apt-get install chromium; .ci/run installs it): browser test skipped")
 	}

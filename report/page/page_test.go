@@ -112,7 +112,8 @@ func TestPageDataIsJSON(t *testing.T) {
 		Geom  map[string]int `json:"geom"`
 		Lines []struct {
 			Name string     `json:"name"`
-			X, Y []*float64 `json:"x"`
+			X    []*float64 `json:"x"`
+			Y    []*float64 `json:"y"`
 		} `json:"lines"`
 	}
 	if err := json.Unmarshal([]byte(m[0][1]), &d); err != nil {
@@ -137,9 +138,9 @@ func TestPageDataIsJSON(t *testing.T) {
 func TestPageShowsEverything(t *testing.T) {
 	h := render(t, fixture())
 	for _, want := range []string{
-		`class="band"`,                    // the seed group's mean ± sd
+		`class="band"`,                      // the seed group's mean ± sd
 		`seed-1 (+1 seeds) val (mean ± sd)`, // grouped by recipe minus seed
-		`<code>optim.lr</code>`,           // the diff shows what differs
+		`<code>optim.lr</code>`,             // the diff shows what differs
 		`<code>seed</code>`,
 		`valley: 0.001`, // range-test marker
 		`v-SUPPORTED`,   // verdict table
