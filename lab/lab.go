@@ -78,8 +78,21 @@ func Register(c Claim) {
 	registry = append(registry, c)
 }
 
-// Claims returns the registered claims in registration order.
-func Claims() []Claim { return slices.Clone(registry) }
+// Areas lists the claims' areas in the lecture's order; Claims returns them in it.
+var Areas = []string{"learning rate", "second order", "regularization", "ensembles", "transfer"}
+
+// Claims returns the registered claims by area (Areas' order), then in registration order.
+func Claims() []Claim {
+	cs := slices.Clone(registry)
+	rank := func(c Claim) int {
+		if i := slices.Index(Areas, c.Area); i >= 0 {
+			return i
+		}
+		return len(Areas)
+	}
+	slices.SortStableFunc(cs, func(a, b Claim) int { return rank(a) - rank(b) })
+	return cs
+}
 
 // Lookup returns the claim named name.
 func Lookup(name string) (Claim, bool) {
@@ -101,7 +114,7 @@ func Select(names []string) ([]Claim, error) {
 	seen := map[string]bool{}
 	for _, n := range names {
 		found := false
-		for _, c := range registry {
+		for _, c := range Claims() {
 			if c.Name == n || c.Area == n || strings.HasSuffix(n, "*") && strings.HasPrefix(c.Name, strings.TrimSuffix(n, "*")) {
 				found = true
 				if !seen[c.Name] {

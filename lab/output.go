@@ -58,7 +58,7 @@ func short(s string, n int) string {
 // WriteList prints every registered claim with what it declares: area, statement,
 // metric, kind, direction, minimum effect and the two arms.
 func WriteList(w io.Writer, b Budget) error {
-	for _, c := range registry {
+	for _, c := range Claims() {
 		a, bb := c.Arms(b)
 		fmt.Fprintf(w, "%s (%s)\n  %s\n  metric: %s (%s); %s, minimum effect %g\n  A: %s%s\n  B: %s%s\n",
 			c.Name, c.Area, c.Statement, c.Metric, c.Direction, c.Kind, c.MinEffect, a.Name, note(a.Note), bb.Name, note(bb.Note))

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -220,6 +221,14 @@ func groupRuns(runs []*Run) []group {
 			gs[i].Name = r.Group
 		case len(gs[i].Runs) > 1:
 			gs[i].Name = fmt.Sprintf("%s (+%d seeds)", r.Name, len(gs[i].Runs)-1)
+			parent := func(n string) string { return filepath.Dir(filepath.FromSlash(n)) }
+			same := parent(r.Name) != "."
+			for _, o := range gs[i].Runs[1:] {
+				same = same && parent(o.Name) == parent(r.Name)
+			}
+			if same { // a/seed-1, a/seed-2, ...: the folder names the group
+				gs[i].Name = fmt.Sprintf("%s (%d seeds)", filepath.ToSlash(parent(r.Name)), len(gs[i].Runs))
+			}
 		default:
 			gs[i].Name = r.Name
 		}
@@ -643,9 +652,38 @@ func (pb *builder) lab(l *Lab) {
 			pb.p(`<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>`, seed, cell(a, "%.5g"), cell(b, "%.5g"), cell(b-a, "%+.4g"))
 		}
 		pb.p("</table>\n")
-		if runs := l.Runs[c.Name]; len(runs) > 0 {
+		if len(c.Details) > 0 {
+			keys := make([]string, 0, len(c.Details))
+			for k := range c.Details {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			pb.p(`<table class="details"><tr><th>seed</th>`)
+			for _, k := range keys {
+				pb.p(`<th>%s</th>`, esc(k))
+			}
+			pb.p("</tr>")
+			for i, s := range c.Seeds {
+				pb.p(`<tr><td>%d</td>`, s)
+				for _, k := range keys {
+					v := math.NaN()
+					if i < len(c.Details[k]) {
+						v = float64(c.Details[k][i])
+					}
+					pb.p(`<td>%s</td>`, cell(v, "%.5g"))
+				}
+				pb.p("</tr>")
+			}
+			pb.p("</table>\n")
+		}
+		if runs, rts := l.Runs[c.Name], l.RangeTests[c.Name]; len(runs) > 0 || len(rts) > 0 {
 			pb.p("<details><summary>curves and runs of %s</summary>\n", esc(c.Name))
-			pb.runs(c.Name+": ", runs)
+			if len(runs) > 0 {
+				pb.runs(c.Name+": ", runs)
+			}
+			for _, rt := range rts {
+				pb.rangeTest(rt)
+			}
 			pb.p("</details>\n")
 		}
 	}

@@ -128,7 +128,36 @@ func Load(paths []string, opts LoadOptions) (*Report, error) {
 			return nil, fmt.Errorf("report: %s: %w", p, ErrNothing)
 		}
 	}
+	trimCommon(rep.Runs)
 	return rep, nil
+}
+
+// trimCommon removes the folders all run names start with (keeping at least the last
+// element of each), so the tables and legends say "a/seed-1", not "/tmp/x/runs/a/seed-1".
+func trimCommon(runs []*Run) {
+	if len(runs) == 0 {
+		return
+	}
+	split := func(s string) []string { return strings.Split(filepath.ToSlash(s), "/") }
+	common := split(runs[0].Name)
+	for _, r := range runs[1:] {
+		p := split(r.Name)
+		k := 0
+		for k < len(common) && k < len(p) && common[k] == p[k] {
+			k++
+		}
+		common = common[:k]
+	}
+	k := len(common)
+	for _, r := range runs {
+		k = min(k, len(split(r.Name))-1)
+	}
+	if k <= 0 {
+		return
+	}
+	for _, r := range runs {
+		r.Name = strings.Join(split(r.Name)[k:], "/")
+	}
 }
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
@@ -414,6 +443,8 @@ type Lab struct {
 	File LabFile
 	// Runs by claim name; each run's Group is its arm.
 	Runs map[string][]*Run
+	// RangeTests by claim name (an arm's lrfind.json).
+	RangeTests map[string][]*RangeTest
 }
 
 // LoadLab reads DIR/lab.json and the runs under DIR/runs.
@@ -423,7 +454,7 @@ func LoadLab(dir string) (*Lab, error) {
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	l := &Lab{Name: dir, Runs: map[string][]*Run{}}
+	l := &Lab{Name: dir, Runs: map[string][]*Run{}, RangeTests: map[string][]*RangeTest{}}
 	if err := json.Unmarshal(b, &l.File); err != nil {
 		return nil, fmt.Errorf("report: %s: not a lab result (%v)", p, err)
 	}
@@ -438,6 +469,14 @@ func LoadLab(dir string) (*Lab, error) {
 			sort.Slice(seeds, func(i, j int) bool { return seedNum(seeds[i].Name()) < seedNum(seeds[j].Name()) })
 			for _, s := range seeds {
 				rd := filepath.Join(cd, arm.Name(), s.Name())
+				if exists(filepath.Join(rd, RangeTestFile)) {
+					rt, err := LoadRangeTest(rd)
+					if err != nil {
+						return nil, err
+					}
+					rt.Name = c.Name + ": " + arm.Name() + "/" + s.Name()
+					l.RangeTests[c.Name] = append(l.RangeTests[c.Name], rt)
+				}
 				if !exists(filepath.Join(rd, train.MetricsFile)) {
 					continue
 				}
