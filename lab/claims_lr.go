@@ -47,7 +47,7 @@ func init() {
 		Paper: "lecture 7: loss drops after each step decay (ResNet, He et al. 2016)",
 		Cost:  1,
 		Arms: func(b Budget) (Arm, Arm) {
-			a := small("mlp", b.LinearTrain, b.Val, 2*b.Epochs+4)
+			a := small("mlp", b.PlateauTrain, b.Val, b.PlateauEpochs)
 			a.Schedule, a.Optim.LR, a.Optim.WeightDecay = "const", 0.1, 5e-4
 			p := a
 			p.Schedule = "plateau:patience=2,factor=0.1"

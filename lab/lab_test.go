@@ -14,7 +14,7 @@ import (
 
 // tiny is a budget for tests: a few hundred examples, two or three epochs.
 var tiny = Budget{Name: "tiny", Seeds: 4, Train: 300, Val: 200, Epochs: 2, RegTrain: 300, RegEpochs: 2,
-	ConvTrain: 200, ConvEpochs: 1, ResTrain: 100, ResEpochs: 1, LinearTrain: 500, Test: 300, Members: 2, Cycles: 2,
+	ConvTrain: 200, ConvEpochs: 1, ResTrain: 100, ResEpochs: 1, LinearTrain: 500, PlateauTrain: 300, PlateauEpochs: 2, Test: 300, Members: 2, Cycles: 2,
 	SearchTrials: 2, Sizes: []int{20, 40, 80}}
 
 func TestClaimsDeclared(t *testing.T) {

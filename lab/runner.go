@@ -36,6 +36,9 @@ type Budget struct {
 	ResTrain, ResEpochs   int
 	// LinearTrain: the softmax-regression (second-order) claims' training examples.
 	LinearTrain int
+	// PlateauTrain and PlateauEpochs: the learning-rate decay claim (long enough for the
+	// validation loss to plateau at a constant rate).
+	PlateauTrain, PlateauEpochs int
 	// Test examples the final evaluation uses (the first ones of MNIST's test set; 0: all
 	// 10,000). Ensemble claims always use all of them.
 	Test int
@@ -50,13 +53,15 @@ type Budget struct {
 // Quick runs the whole lab in about 15 minutes on 2 cores (measured in docs/lab.md).
 var Quick = Budget{Name: "quick", Seeds: 4, Train: 2000, Val: 1000, Epochs: 8,
 	RegTrain: 1000, RegEpochs: 15, ConvTrain: 1000, ConvEpochs: 8, ResTrain: 250, ResEpochs: 3,
-	LinearTrain: 10000, Test: 2000, Members: 4, Cycles: 4, SearchTrials: 6, Sizes: []int{400, 800, 1600, 3200}}
+	LinearTrain: 10000, PlateauTrain: 5000, PlateauEpochs: 16, Test: 2000, Members: 4, Cycles: 4, SearchTrials: 6,
+	Sizes: []int{300, 600, 1200, 2400}}
 
 // Full is what docs/lab.md reports: about twice the data and epochs of Quick and 6
 // seeds (about 40 minutes on 2 shared cores).
 var Full = Budget{Name: "full", Seeds: 6, Train: 4000, Val: 1000, Epochs: 12,
 	RegTrain: 2000, RegEpochs: 20, ConvTrain: 1500, ConvEpochs: 10, ResTrain: 400, ResEpochs: 4,
-	LinearTrain: 20000, Test: 0, Members: 5, Cycles: 5, SearchTrials: 8, Sizes: []int{500, 1000, 2000, 4000}}
+	LinearTrain: 20000, PlateauTrain: 10000, PlateauEpochs: 24, Test: 0, Members: 5, Cycles: 5, SearchTrials: 8,
+	Sizes: []int{400, 800, 1600, 3200}}
 
 // ParseBudget returns the budget named quick or full.
 func ParseBudget(name string) (Budget, error) {
