@@ -36,11 +36,11 @@ type Splits struct {
 // model's initialization (and its structural regularizers), the data order (and batch
 // mixing), and the validation split. Adding a stream appends it, so the earlier ones keep
 // their values and the documented runs their results.
-type streams struct{ init, data, split *rng.Stream }
+type streams struct{ init, data, split, subset *rng.Stream }
 
 func (r Recipe) streams() streams {
 	root := rng.New(r.Seed)
-	return streams{init: root.Split(), data: root.Split(), split: root.Split()}
+	return streams{init: root.Split(), data: root.Split(), split: root.Split(), subset: root.Split()}
 }
 
 // loadConfig is the data package's view of the recipe's data.
@@ -62,9 +62,17 @@ func (r Recipe) LoadData() (*Splits, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sets, err = r.Data.applyClasses(sets); err != nil {
+		return nil, err
+	}
 	s := &Splits{Train: sets.Train, Val: sets.Val, Test: sets.Test, ClassNames: sets.ClassNames, Name: sets.Name}
 	if n := r.Data.TrainSize; n > 0 && n < s.Train.Len() {
 		if s.Train, err = s.Train.Head(n); err != nil {
+			return nil, err
+		}
+	}
+	if n := r.Data.LabelsPerClass; n > 0 {
+		if s.Train, err = LabelsPerClass(s.Train, n, r.streams().subset); err != nil {
 			return nil, err
 		}
 	}

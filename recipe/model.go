@@ -153,6 +153,9 @@ func (m *Trained) TestSet(source string) (*data.InMemory, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	if sets, err = d.applyClasses(sets); err != nil {
+		return nil, "", err
+	}
 	if sets.Test == nil {
 		return nil, "", fmt.Errorf("recipe: %s has no test split", sets.Name)
 	}

@@ -108,6 +108,12 @@ type Data struct {
 	// Normalize is "per-channel" ((x − mean_c)/std_c with the training split's
 	// statistics, stored with the model) or "none" (pixel values x/255).
 	Normalize string `json:"normalize"`
+	// Classes keeps only these labels of the source, relabelled by their position
+	// ([5, 6, 7, 8, 9]: digit 5 becomes class 0) in every split; absent: all classes.
+	Classes []int `json:"classes,omitempty"`
+	// LabelsPerClass keeps a stratified, seeded subset of N training examples per class
+	// (after Classes and TrainSize, before the validation split); 0 keeps all.
+	LabelsPerClass int `json:"labels_per_class,omitempty"`
 }
 
 // Model is the architecture and its structural regularizers.
@@ -442,7 +448,7 @@ func (d Data) validate() error {
 	case d.Normalize != "none" && d.Normalize != "per-channel":
 		return rangeErr("data.normalize", fmt.Sprintf("%q", d.Normalize), "{none, per-channel}")
 	}
-	return nil
+	return d.validateSubset()
 }
 
 func (m Model) validate() error {
