@@ -96,8 +96,10 @@ func (r Recipe) LoadData() (*Splits, error) {
 	switch r.Data.Normalize {
 	case "none":
 		s.Norm = identityNorm(c)
-	case "per-channel":
-		s.Norm = data.ComputeNormalization(s.Train)
+	case "per-channel", "source":
+		if s.Norm, err = r.normalization(s.Train); err != nil {
+			return nil, err
+		}
 		for _, p := range []**data.InMemory{&s.Train, &s.Val, &s.Test} {
 			if *p == nil {
 				continue
@@ -262,17 +264,14 @@ func removeBatchNorm(m nn.Module) (int, error) {
 	return n, visit(m)
 }
 
-// NewOptimizer returns the recipe's (first-order) optimizer over the model's parameters,
-// one group at the recipe's learning rate and weight decay.
+// NewOptimizer returns the recipe's (first-order) optimizer over the model's trainable
+// parameters: one group at the recipe's learning rate and weight decay, or, for a
+// transfer recipe, one group per layer group at its rate (see Transfer.LRSlice).
 func (r Recipe) NewOptimizer(m nn.Module) (optim.Optimizer, error) {
 	if r.Optim.SecondOrder() {
 		return nil, invalidf("recipe: optim %s is second-order: it is run by Run.Fit, not through an optim.Optimizer", r.Optim.Name)
 	}
-	var params []optim.Param
-	for _, p := range nn.Params(m) {
-		params = append(params, optim.Param{Name: p.Name, Value: p.Value, Grad: p.Grad})
-	}
-	groups := []*optim.Group{{Params: params, LR: r.Optim.LR, WeightDecay: r.Optim.WeightDecay}}
+	groups, _ := r.paramGroups(m)
 	o, err := optim.New(r.Optim.Name, groups, r.Optim.config())
 	return o, invalid(err)
 }

@@ -78,13 +78,13 @@ func modelMeta(r Recipe, s *Splits) map[string]string {
 }
 
 // LoadModel reads a model file written by a run (or a run's output folder, whose
-// model.safetensors is used), rebuilds the architecture from its recipe and loads the
+// model.safetensors is used, or a zoo entry "zoo:NAME"), rebuilds the architecture from its recipe and loads the
 // weights strictly: a missing, unexpected or mis-shaped tensor is an error.
 func LoadModel(path string) (*Trained, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		path = filepath.Join(path, ModelFile)
 	}
-	f, err := checkpoint.Load(path)
+	f, _, err := openWeights(path) // a file, or a zoo entry (checksum checked)
 	if err != nil {
 		return nil, err
 	}

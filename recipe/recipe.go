@@ -83,6 +83,9 @@ type Recipe struct {
 	// TestEachEpoch evaluates the test set after every epoch (for curves); otherwise the
 	// test set is evaluated once, at the end.
 	TestEachEpoch bool `json:"test_each_epoch"`
+	// Transfer, if set, starts the model from pretrained weights and says what to
+	// freeze and at which rates to train (fine-tuning); nil trains from scratch.
+	Transfer *Transfer `json:"transfer,omitempty"`
 }
 
 // Data is the dataset of a run and how it is split and preprocessed.
@@ -106,7 +109,8 @@ type Data struct {
 	ValFraction float64 `json:"val_fraction"`
 	ValSize     int     `json:"val_size"`
 	// Normalize is "per-channel" ((x − mean_c)/std_c with the training split's
-	// statistics, stored with the model) or "none" (pixel values x/255).
+	// statistics, stored with the model), "none" (pixel values x/255) or, for a transfer
+	// recipe, "source" (the pretrained model's statistics: its default).
 	Normalize string `json:"normalize"`
 	// Classes keeps only these labels of the source, relabelled by their position
 	// ([5, 6, 7, 8, 9]: digit 5 becomes class 0) in every split; absent: all classes.
@@ -373,6 +377,13 @@ func (r Recipe) Validate() error {
 	if err := r.Averaging.validate(r.Epochs); err != nil {
 		return err
 	}
+	if r.Transfer != nil {
+		if err := r.Transfer.validate(r); err != nil {
+			return err
+		}
+	} else if r.Data.Normalize == "source" {
+		return invalidf("recipe: data.normalize source needs a transfer section (the statistics of the pretrained model)")
+	}
 	if r.Optim.SecondOrder() {
 		switch {
 		case r.Schedule != "const":
@@ -445,8 +456,8 @@ func (d Data) validate() error {
 		return rangeErr("data.val_size", d.ValSize, "[0, ∞)")
 	case d.ValFraction > 0 && d.ValSize > 0:
 		return invalidf("recipe: data.val_fraction %v and data.val_size %d both set; give one", d.ValFraction, d.ValSize)
-	case d.Normalize != "none" && d.Normalize != "per-channel":
-		return rangeErr("data.normalize", fmt.Sprintf("%q", d.Normalize), "{none, per-channel}")
+	case d.Normalize != "none" && d.Normalize != "per-channel" && d.Normalize != "source":
+		return rangeErr("data.normalize", fmt.Sprintf("%q", d.Normalize), "{none, per-channel, source}")
 	}
 	return d.validateSubset()
 }
