@@ -279,9 +279,8 @@ func adaptStem(m nn.Module) func(string, *tensor.Tensor, []int) (*tensor.Tensor,
 					}
 					continue
 				}
-				scale := float32(cs) / float32(ct)
 				for j, v := range src[(i*cs+c%cs)*k : (i*cs+c%cs+1)*k] {
-					dst[j] = v * scale
+					dst[j] = v * float32(cs) / float32(ct)
 				}
 			}
 		}
