@@ -24,31 +24,50 @@ import (
 const FinetuneLRFactor = 10
 
 // FinetuneDefaults returns the default fine-tuning recipe from a pretrained model (from:
-// "zoo:NAME" or a temper model file) onto a target data source: the source's
-// architecture with Defaults(arch, "sgd", target), the learning rate divided by
-// FinetuneLRFactor, the source's normalization (data.normalize "source"), a new
-// classifier, and the given strategy (fastai: one head epoch first). The recipe records
-// the source's SHA-256.
+// "zoo:NAME" or a temper model file) onto a target data source with the given strategy:
+// Default() with the data source and a transfer section, then WithFinetuneDefaults.
 func FinetuneDefaults(from, target, strategy string) (Recipe, error) {
-	t := &Transfer{From: from, Strategy: strategy}
+	r := Default()
+	r.Data.Source = target
+	r.Transfer = &Transfer{From: from, Strategy: strategy}
+	return r.WithFinetuneDefaults(nil)
+}
+
+// WithFinetuneDefaults fills the defaults of a transfer recipe for the fields set does
+// not contain (JSON paths, as WithDefaults): model.name the source's architecture,
+// optim.lr the optimizer's default divided by FinetuneLRFactor (the pretrained weights
+// are near a good solution already), data.normalize "source" (the pretrained model's
+// statistics), transfer.freeze_epochs 1 for fastai, and the rest as WithDefaults. It
+// records the source's SHA-256 and validates the result.
+func (r Recipe) WithFinetuneDefaults(set map[string]bool) (Recipe, error) {
+	if r.Transfer == nil {
+		return r, invalidf("recipe: WithFinetuneDefaults needs a transfer section")
+	}
+	t := *r.Transfer
+	r.Transfer = &t
 	src, err := t.open()
 	if err != nil {
-		return Recipe{}, err
+		return r, err
 	}
-	if src.arch == "" {
-		return Recipe{}, fmt.Errorf("recipe: %s has no temper metadata (a PyTorch state dict?): build the recipe yourself with model.name set to its architecture (e.g. resnet18) and a transfer section", from)
+	if !set["model.name"] {
+		if src.arch == "" {
+			return r, invalidf("recipe: %s has no temper metadata (a PyTorch state dict?): give its architecture as model.name (--model), e.g. resnet18", t.From)
+		}
+		r.Model.Name = src.arch
 	}
-	r, err := Defaults(src.arch, "sgd", target)
-	if err != nil {
-		return Recipe{}, err
+	if r, err = r.WithDefaults(set); err != nil {
+		return r, err
 	}
-	r.Optim.LR /= FinetuneLRFactor
-	r.Data.Normalize = "source"
-	t.SHA256 = src.sha256
-	if strategy == "fastai" {
+	if !set["optim.lr"] {
+		r.Optim.LR /= FinetuneLRFactor
+	}
+	if !set["data.normalize"] {
+		r.Data.Normalize = "source"
+	}
+	if t.Strategy == "fastai" && !set["transfer.freeze_epochs"] {
 		t.FreezeEpochs = 1
 	}
-	r.Transfer = t
+	t.SHA256 = src.sha256
 	return r, r.Validate()
 }
 

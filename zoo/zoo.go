@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -93,6 +94,8 @@ type Entry struct {
 	Fingerprint  Fingerprint `json:"fingerprint"`
 	// Built is the date, machine and command of the build.
 	Built string `json:"built"`
+
+	fsys fs.FS // where Weights is read from (set by Open and OpenDir)
 }
 
 // Normalization is an entry's input normalization: (x − Mean[c]) / Std[c].
@@ -121,13 +124,35 @@ var ErrUnknown = errors.New("unknown zoo entry")
 // ErrChecksum is wrapped by the error for weights whose SHA-256 is not the registry's.
 var ErrChecksum = errors.New("zoo weights checksum mismatch")
 
-// Open returns the registry shipped with the package.
+// EnvDir names an environment variable: when set, Open reads the registry and weights
+// from that folder (laid out as this package's: registry.json, weights/) instead of the
+// ones built into the binary — a zoo of your own, or a rebuilt one before it is embedded.
+const EnvDir = "TEMPER_ZOO"
+
+// Open returns the registry shipped with the package (or the one in $TEMPER_ZOO).
 func Open() (*Registry, error) {
-	b, err := files.ReadFile(RegistryFile)
-	if err != nil {
-		return nil, fmt.Errorf("zoo: %w", err)
+	if d := os.Getenv(EnvDir); d != "" {
+		return OpenDir(d)
 	}
-	return ParseRegistry(b)
+	return openFS(files, "the built-in zoo")
+}
+
+// OpenDir returns the registry of a zoo folder (registry.json and weights/).
+func OpenDir(dir string) (*Registry, error) { return openFS(os.DirFS(dir), dir) }
+
+func openFS(fsys fs.FS, where string) (*Registry, error) {
+	b, err := fs.ReadFile(fsys, RegistryFile)
+	if err != nil {
+		return nil, fmt.Errorf("zoo: %s: %w", where, err)
+	}
+	r, err := ParseRegistry(b)
+	if err != nil {
+		return nil, err
+	}
+	for i := range r.Entries {
+		r.Entries[i].fsys = fsys
+	}
+	return r, nil
 }
 
 // ParseRegistry reads a registry's JSON form (unknown fields and other versions are
@@ -189,7 +214,11 @@ func (r *Registry) Get(name string) (*Entry, error) {
 // WeightsFile returns the entry's weights (a safetensors model file) after checking
 // their SHA-256 against the registry's.
 func (e *Entry) WeightsFile() ([]byte, error) {
-	b, err := fs.ReadFile(files, WeightsDir+"/"+e.Weights)
+	fsys := e.fsys
+	if fsys == nil {
+		fsys = files
+	}
+	b, err := fs.ReadFile(fsys, WeightsDir+"/"+e.Weights)
 	if err != nil {
 		return nil, fmt.Errorf("zoo: entry %s: %w", e.Name, err)
 	}
