@@ -13,10 +13,14 @@ func (m *ResNet) Features(x *ag.Var) *ag.Var {
 	for _, l := range m.Layers {
 		h = l.Forward(h)
 	}
-	h = m.Pool.Forward(h)
+	return flatPooled(m.Pool.Forward(h), "nn.ResNet")
+}
+
+// flatPooled reshapes globally pooled features (N, C, 1, 1) to (N, C).
+func flatPooled(h *ag.Var, op string) *ag.Var {
 	s := h.Value.Shape()
 	if len(s) != 4 {
-		panic(&tensor.ShapeError{Op: "nn.ResNet", A: s, Msg: "pooled features must be (N, C, 1, 1)"})
+		panic(&tensor.ShapeError{Op: op, A: s, Msg: "pooled features must be (N, C, 1, 1)"})
 	}
 	return ag.Reshape(h, s[0], s[1])
 }

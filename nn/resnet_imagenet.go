@@ -5,7 +5,6 @@ import (
 
 	"github.com/temperml/temper/ag"
 	"github.com/temperml/temper/rng"
-	"github.com/temperml/temper/tensor"
 )
 
 func init() {
@@ -115,12 +114,7 @@ func (m *ImageNetResNet) Features(x *ag.Var) *ag.Var {
 	for _, l := range m.Layers {
 		h = l.Forward(h)
 	}
-	h = m.Pool.Forward(h)
-	s := h.Value.Shape()
-	if len(s) != 4 {
-		panic(&tensor.ShapeError{Op: "nn.ImageNetResNet", A: s, Msg: "pooled features must be (N, C, 1, 1)"})
-	}
-	return ag.Reshape(h, s[0], s[1])
+	return flatPooled(m.Pool.Forward(h), "nn.ImageNetResNet")
 }
 
 // Forward maps images (N, C, H, W) to logits (N, classes).
