@@ -5,7 +5,6 @@ import (
 
 	"github.com/temperml/temper/ag"
 	"github.com/temperml/temper/rng"
-	"github.com/temperml/temper/tensor"
 )
 
 func init() {
@@ -161,18 +160,7 @@ func (m *ResNet) Children() []Child {
 }
 
 // Forward maps images (N, C, H, W) to logits (N, classes).
-func (m *ResNet) Forward(x *ag.Var) *ag.Var {
-	h := m.BN1.Forward(m.Conv1.Forward(x))
-	for _, l := range m.Layers {
-		h = l.Forward(h)
-	}
-	h = m.Pool.Forward(h)
-	s := h.Value.Shape()
-	if len(s) != 4 {
-		panic(&tensor.ShapeError{Op: "nn.ResNet", A: s, Msg: "pooled features must be (N, C, 1, 1)"})
-	}
-	return m.Linear.Forward(ag.Reshape(h, s[0], s[1]))
-}
+func (m *ResNet) Forward(x *ag.Var) *ag.Var { return m.Linear.Forward(m.Features(x)) }
 
 func buildResNet20(cfg ModelConfig, r *rng.Stream) (Module, error) {
 	c, _, _, err := imageShape("resnet20", cfg, 1)

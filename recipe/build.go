@@ -36,11 +36,11 @@ type Splits struct {
 // model's initialization (and its structural regularizers), the data order (and batch
 // mixing), and the validation split. Adding a stream appends it, so the earlier ones keep
 // their values and the documented runs their results.
-type streams struct{ init, data, split *rng.Stream }
+type streams struct{ init, data, split, subset *rng.Stream }
 
 func (r Recipe) streams() streams {
 	root := rng.New(r.Seed)
-	return streams{init: root.Split(), data: root.Split(), split: root.Split()}
+	return streams{init: root.Split(), data: root.Split(), split: root.Split(), subset: root.Split()}
 }
 
 // loadConfig is the data package's view of the recipe's data.
@@ -62,9 +62,17 @@ func (r Recipe) LoadData() (*Splits, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sets, err = r.Data.applyClasses(sets); err != nil {
+		return nil, err
+	}
 	s := &Splits{Train: sets.Train, Val: sets.Val, Test: sets.Test, ClassNames: sets.ClassNames, Name: sets.Name}
 	if n := r.Data.TrainSize; n > 0 && n < s.Train.Len() {
 		if s.Train, err = s.Train.Head(n); err != nil {
+			return nil, err
+		}
+	}
+	if n := r.Data.LabelsPerClass; n > 0 {
+		if s.Train, err = LabelsPerClass(s.Train, n, r.streams().subset); err != nil {
 			return nil, err
 		}
 	}
@@ -76,7 +84,7 @@ func (r Recipe) LoadData() (*Splits, error) {
 			if s.Train, s.Val, err = data.StratifiedFold(s.Train, r.Data.Folds, r.Data.Fold, r.streams().split); err != nil {
 				return nil, invalid(fmt.Errorf("recipe: data.folds: %w", err))
 			}
-			return s, s.normalize(r.Data.Normalize)
+			return s, r.normalize(s)
 		}
 		n := r.Data.ValSize
 		if r.Data.ValFraction > 0 {
@@ -90,17 +98,20 @@ func (r Recipe) LoadData() (*Splits, error) {
 			return nil, err
 		}
 	}
-	return s, s.normalize(r.Data.Normalize)
+	return s, r.normalize(s)
 }
 
-// normalize computes the normalization on Train and applies it to the three splits.
-func (s *Splits) normalize(kind string) error {
+// normalize computes the recipe's normalization (data.normalize) on Train, or takes the
+// transfer source's, and applies it to the three splits.
+func (r Recipe) normalize(s *Splits) error {
 	var err error
-	switch kind {
+	switch r.Data.Normalize {
 	case "none":
 		s.Norm = identityNorm(s.Train.Shape()[0])
-	case "per-channel":
-		s.Norm = data.ComputeNormalization(s.Train)
+	case "per-channel", "source":
+		if s.Norm, err = r.normalization(s.Train); err != nil {
+			return err
+		}
 		for _, p := range []**data.InMemory{&s.Train, &s.Val, &s.Test} {
 			if *p == nil {
 				continue
@@ -289,17 +300,14 @@ func removeBatchNorm(m nn.Module) (int, error) {
 	return n, visit(m)
 }
 
-// NewOptimizer returns the recipe's (first-order) optimizer over the model's parameters,
-// one group at the recipe's learning rate and weight decay.
+// NewOptimizer returns the recipe's (first-order) optimizer over the model's trainable
+// parameters: one group at the recipe's learning rate and weight decay, or, for a
+// transfer recipe, one group per layer group at its rate (see Transfer.LRSlice).
 func (r Recipe) NewOptimizer(m nn.Module) (optim.Optimizer, error) {
 	if r.Optim.SecondOrder() {
 		return nil, invalidf("recipe: optim %s is second-order: it is run by Run.Fit, not through an optim.Optimizer", r.Optim.Name)
 	}
-	var params []optim.Param
-	for _, p := range nn.Params(m) {
-		params = append(params, optim.Param{Name: p.Name, Value: p.Value, Grad: p.Grad})
-	}
-	groups := []*optim.Group{{Params: params, LR: r.Optim.LR, WeightDecay: r.Optim.WeightDecay}}
+	groups, _ := r.paramGroups(m)
 	o, err := optim.New(r.Optim.Name, groups, r.Optim.config())
 	return o, invalid(err)
 }

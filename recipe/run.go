@@ -42,6 +42,10 @@ type Options struct {
 	OutMode OutMode
 	// Holder describes the run in OutDir's lock file; empty: the process's arguments.
 	Holder string
+
+	// model, if set, is trained instead of a model built from the recipe (Finetune's
+	// second fastai phase continues the first's).
+	model nn.Module
 }
 
 // Run is a built recipe: data, model, optimizer and trainer, ready to Fit.
@@ -54,6 +58,7 @@ type Run struct {
 	Trainer   *train.Trainer    // nil for second-order optimizers
 	EMA       *average.EMA      // nil without averaging.ema
 	SWA       *average.SWA      // nil without averaging.swa_start
+	Transfer  *TransferReport   // nil without a transfer section
 
 	opts          Options
 	out           *OutDir // the claimed OutDir; nil without one
@@ -101,11 +106,11 @@ func (r Recipe) build(opts Options) (*Run, error) {
 		return nil, errNoTrain
 	}
 	st := r.streams()
-	m, err := r.Model.build(s.Train.Shape(), s.Train.Classes(), st.init)
+	m, tr, err := r.buildModel(s, st, opts)
 	if err != nil {
 		return nil, err
 	}
-	run := &Run{Recipe: r, Data: s, Model: m, opts: opts}
+	run := &Run{Recipe: r, Data: s, Model: m, Transfer: tr, opts: opts}
 	run.stepsPerEpoch = (s.Train.Len() + r.Batch - 1) / r.Batch
 	if r.Optim.SecondOrder() {
 		return run, nil
@@ -262,7 +267,9 @@ type Result struct {
 	Averaged         []Averaged `json:"averaged,omitempty"`
 	// SecondOrder holds the extra figures of a Newton/BFGS/L-BFGS run.
 	SecondOrder *SecondOrderResult `json:"second_order,omitempty"`
-	Recipe      Recipe             `json:"recipe"`
+	// Transfer is the fine-tuning report (load, freeze, per-group learning rates).
+	Transfer *TransferReport `json:"transfer,omitempty"`
+	Recipe   Recipe          `json:"recipe"`
 }
 
 // evaluate returns the model's metrics on ds (nil for no set) with the run's threads.
@@ -318,7 +325,7 @@ func (run *Run) newResult(epochs int, secs float64) *Result {
 	n := float64(epochs * run.Data.Train.Len())
 	return &Result{Model: run.Recipe.Model.Name, Data: run.Data.Name, Params: nn.NumParams(run.Model), Epochs: epochs,
 		Threads: run.Recipe.Threads, Kernel: kernel.Name(), TrainSeconds: secs, SamplesPerSecond: n / math.Max(secs, 1e-9),
-		Recipe: run.Recipe}
+		Recipe: run.Recipe, Transfer: run.Transfer}
 }
 
 // evaluateFinal fills the validation and test metrics of the final weights.
