@@ -6,6 +6,7 @@
 //	go run ./tools/gen/kernelasm > internal/kernel/sgemm_amd64.s
 //	go run ./tools/gen/kernelasm -smallk > internal/kernel/sgemm_smallk_amd64.s
 //	go run ./tools/gen/kernelasm -peak > internal/kernel/fmapeak_amd64.s
+//	go run ./tools/gen/kernelasm -elementwise F > internal/kernel/F   (F: vec_amd64.s, vecmul_amd64.s, addrelu_amd64.s)
 //
 // The second file holds the small-depth kernels (see smallK): no packing, op(B) read row
 // by row in place.
@@ -54,7 +55,16 @@ var (
 func main() {
 	smallk := flag.Bool("smallk", false, "generate sgemm_smallk_amd64.s (the small-depth kernels)")
 	peak := flag.Bool("peak", false, "generate fmapeak_amd64.s (the FMA-throughput loops)")
+	ew := flag.String("elementwise", "", "generate this element-wise file: vec_amd64.s, vecmul_amd64.s or addrelu_amd64.s")
 	flag.Parse()
+	if *ew != "" {
+		if _, ok := ewOps[*ew]; !ok {
+			fmt.Fprintf(os.Stderr, "kernelasm: -elementwise %q: want vec_amd64.s, vecmul_amd64.s or addrelu_amd64.s\n", *ew)
+			os.Exit(2)
+		}
+		io.WriteString(os.Stdout, generateElementwise(*ew))
+		return
+	}
 	if *peak {
 		io.WriteString(os.Stdout, generatePeak())
 		return
@@ -72,6 +82,9 @@ var outputs = map[string]func() string{
 	"sgemm_amd64.s":        generateSgemm,
 	"sgemm_smallk_amd64.s": generateSmallK,
 	"fmapeak_amd64.s":      generatePeak,
+	"vec_amd64.s":          func() string { return generateElementwise("vec_amd64.s") },
+	"vecmul_amd64.s":       func() string { return generateElementwise("vecmul_amd64.s") },
+	"addrelu_amd64.s":      func() string { return generateElementwise("addrelu_amd64.s") },
 }
 
 // generateSmallK returns the text of sgemm_smallk_amd64.s.
