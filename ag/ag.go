@@ -112,6 +112,7 @@ type Tape struct {
 	nview   int
 	noGrad  bool
 	threads int
+	flops   int64
 }
 
 // NewTape returns an empty tape that uses the process default thread count (see
@@ -150,6 +151,25 @@ func (t *Tape) Reset() {
 	}
 	t.nodes = t.nodes[:0]
 	t.nv, t.nb, t.nview = 0, 0, 0
+	t.flops = 0
+}
+
+// AddFLOPs adds n to the tape's count of forward floating-point operations (an FMA counts
+// 2). The convolution and linear ops add their direct (not Winograd) multiply-add count,
+// 2·N·out·OH·OW·(C/groups)·KH·KW and 2·N·in·out: the figure speed is measured against.
+func (t *Tape) AddFLOPs(n int64) {
+	if t != nil {
+		t.flops += n
+	}
+}
+
+// FLOPs returns the forward floating-point operations the ops recorded since the last
+// Reset (see AddFLOPs).
+func (t *Tape) FLOPs() int64 {
+	if t == nil {
+		return 0
+	}
+	return t.flops
 }
 
 // Empty returns an arena tensor of the given shape with unspecified contents.

@@ -199,7 +199,7 @@ func ReLU(x *Var) *Var {
 		} else {
 			d, g, y := dst.Data(), o.Grad.Data(), o.Value.Data()
 			for i := range d {
-				if y[i] > 0 {
+				if !(y[i] <= 0) { // NaN passes, as in PyTorch
 					d[i] += g[i]
 				}
 			}

@@ -31,12 +31,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 
+	"github.com/temperml/temper/internal/fsafe"
 	"github.com/temperml/temper/tensor"
 )
 
@@ -227,54 +226,27 @@ func Save(path string, tensors []Named, meta map[string]string) error {
 
 // WriteFileAtomic writes a file of any kind the way Save writes checkpoints: into a
 // temporary file next to path, synced, then renamed over path, so that a crash or a full
-// disk leaves either the old file or the new one, never a part.
+// disk leaves either the old file or the new one, never a part (internal/fsafe.WriteFile).
 func WriteFileAtomic(path string, write func(io.Writer) error) error { return writeAtomic(path, write) }
 
-// writeAtomic creates a temporary file next to path, fills it with write, syncs, closes and
-// renames it over path, then syncs the folder.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return &FileError{File: path, Err: err, Msg: "create temporary file"}
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
+// writeAtomic is fsafe.WriteFile with its errors as *FileError.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	if err := fsafe.WriteFile(path, write); err != nil {
+		var fe *fsafe.Error
+		if errors.As(err, &fe) {
+			return &FileError{File: path, Err: fe.Err, Msg: fe.Op + " " + fe.Path}
 		}
-	}()
-	if err := write(f); err != nil {
-		return &FileError{File: path, Err: err, Msg: "write " + tmp}
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return &FileError{File: path, Err: err, Msg: "chmod " + tmp}
-	}
-	if err := f.Sync(); err != nil {
-		return &FileError{File: path, Err: err, Msg: "sync " + tmp}
-	}
-	if err := f.Close(); err != nil {
-		return &FileError{File: path, Err: err, Msg: "close " + tmp}
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return &FileError{File: path, Err: err, Msg: "rename " + tmp}
-	}
-	// Make the rename durable. Some platforms cannot sync a folder; the file is already
-	// complete at path, so a failure here is not reported.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
+		return &FileError{File: path, Err: err}
 	}
 	return nil
 }
 
+// MaxFileSize bounds the size of a safetensors file Load reads (64 GiB).
+const MaxFileSize = 64 << 30
+
 // Load reads and validates the safetensors file at path.
 func Load(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+	b, err := fsafe.ReadFile(path, MaxFileSize)
 	if err != nil {
 		return nil, &FileError{File: path, Err: err}
 	}

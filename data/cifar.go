@@ -82,17 +82,21 @@ func LoadCIFAR10(dir string) (train, test *InMemory, err error) {
 	return train, test, nil
 }
 
+// MaxCIFARFileBytes bounds the size of one CIFAR batch file read (1 GiB; the standard
+// batches hold 30,730,000 bytes).
+const MaxCIFARFileBytes = 1 << 30
+
 func loadCIFARFiles(dir string, names []string) (*InMemory, error) {
 	var xparts [][]float32
 	var ys []int
 	for _, n := range names {
 		p := filepath.Join(dir, n)
-		b, err := os.ReadFile(p)
+		b, err := readRegular(p, MaxCIFARFileBytes)
 		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
+			if errors.Is(err, ErrNotFound) {
 				return nil, fileErr(p, ErrNotFound, "no such file; the CIFAR-10 binary folder holds %v and %s", CIFAR10TrainFiles, CIFAR10TestFile)
 			}
-			return nil, fileErr(p, ErrNotFound, "%v", err)
+			return nil, err
 		}
 		x, y, err := ParseCIFARRecords(p, b)
 		if err != nil {

@@ -62,6 +62,11 @@ var (
 	ErrBadImage = errors.New("bad image")
 	// ErrInvalid: an argument or configuration value is out of range.
 	ErrInvalid = errors.New("invalid argument")
+	// ErrNotRegular: the path is a device, pipe, socket or folder, or a file over the
+	// reader's size limit; it is not read.
+	ErrNotRegular = errors.New("not a regular file of a readable size")
+	// ErrChecksum: compressed data fails its checksum (gzip CRC-32) or is corrupt.
+	ErrChecksum = errors.New("corrupt compressed data")
 )
 
 // FileError reports a problem with one file (or folder).

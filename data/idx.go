@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
+	"github.com/temperml/temper/internal/fsafe"
 	"io"
 	"math"
 	"os"
@@ -28,14 +29,39 @@ const maxDeflateRatio = 1100
 // ReadIDXFile reads an IDX file, raw or gzipped (detected by the gzip magic bytes, not by
 // the file name).
 func ReadIDXFile(path string) (*IDX, error) {
-	b, err := os.ReadFile(path)
+	b, err := readRegular(path, MaxIDXFileBytes)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fileErr(path, ErrNotFound, "no such file")
-		}
-		return nil, fileErr(path, ErrNotFound, "%v", err)
+		return nil, err
 	}
 	return ParseIDX(path, b)
+}
+
+// MaxIDXFileBytes bounds the size of an IDX file read (8 GiB).
+const MaxIDXFileBytes = 8 << 30
+
+// readRegular reads path, a regular file of at most max bytes: a device, pipe, folder or
+// larger file is refused (ErrNotRegular), so nothing is read without bound.
+func readRegular(path string, max int64) ([]byte, error) {
+	b, err := fsafe.ReadFile(path, max)
+	if err != nil {
+		return nil, readErr(path, err)
+	}
+	return b, nil
+}
+
+// readErr is the *FileError of a failed fsafe read.
+func readErr(path string, err error) error {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fileErr(path, ErrNotFound, "no such file")
+	case errors.Is(err, fsafe.ErrNotRegular), errors.Is(err, fsafe.ErrTooLarge):
+		var fe *fsafe.Error
+		if errors.As(err, &fe) {
+			err = fe.Err
+		}
+		return fileErr(path, ErrNotRegular, "%v", err)
+	}
+	return fileErr(path, ErrNotFound, "%v", err)
 }
 
 // ParseIDX parses the bytes of an IDX file, raw or gzipped; name is used in errors. The
@@ -141,21 +167,21 @@ func parseGzipIDX(name string, b []byte) (*IDX, error) {
 	if want > int64(len(b))*maxDeflateRatio {
 		return nil, fileErr(name, ErrTruncated, "dimensions %v declare %d bytes, more than a %d-byte gzip file can hold", dims, want, len(b))
 	}
-	payload := make([]byte, want)
-	got, err := io.ReadFull(zr, payload)
+	// Read at most want+1 bytes into a buffer that grows with the data actually there, so
+	// a header over-declaring the payload costs only what the stream holds.
+	payload, err := io.ReadAll(io.LimitReader(zr, want+1))
 	if err != nil {
-		if isEOF(err) {
-			return nil, fileErr(name, ErrTruncated, "payload has %d bytes, dimensions %v need %d", got, dims, want)
-		}
 		return nil, gzipErr(name, err)
 	}
-	// Read to the end: this checks the CRC and rejects trailing payload.
-	var one [1]byte
-	extra, err := io.ReadFull(zr, one[:])
-	if extra > 0 {
+	if int64(len(payload)) < want {
+		return nil, fileErr(name, ErrTruncated, "payload has %d bytes, dimensions %v need %d", len(payload), dims, want)
+	}
+	if int64(len(payload)) > want {
 		return nil, fileErr(name, ErrBadDims, "payload is longer than the %d bytes that dimensions %v declare", want, dims)
 	}
-	if err != nil && err != io.EOF {
+	// Read to the end: this checks the CRC.
+	var one [1]byte
+	if _, err := io.ReadFull(zr, one[:]); err != nil && err != io.EOF {
 		return nil, gzipErr(name, err)
 	}
 	return &IDX{Dims: dims, Data: payload}, nil
@@ -164,8 +190,13 @@ func parseGzipIDX(name string, b []byte) (*IDX, error) {
 func isEOF(err error) bool { return err == io.EOF || err == io.ErrUnexpectedEOF }
 
 func gzipErr(name string, err error) error {
-	if isEOF(err) {
+	switch {
+	case isEOF(err):
 		return fileErr(name, ErrTruncated, "gzip stream is cut short (%v)", err)
+	case errors.Is(err, gzip.ErrChecksum):
+		return fileErr(name, ErrChecksum, "gzip CRC-32 or length check failed: the compressed data is corrupt")
+	case errors.Is(err, gzip.ErrHeader):
+		return fileErr(name, ErrBadMagic, "invalid gzip header")
 	}
-	return fileErr(name, ErrBadMagic, "corrupt gzip stream: %v", err)
+	return fileErr(name, ErrChecksum, "corrupt gzip stream: %v", err)
 }

@@ -80,7 +80,7 @@ func TestParseIDXErrors(t *testing.T) {
 		{"gzip bad magic", gz([]byte{7, 7, 7, 7}), ErrBadMagic, "want 0x00 0x00"},
 		{"gzip hostile header", gz(idxBytes([]int{1 << 20, 1 << 10}, nil)), ErrTruncated, "more than a"},
 		{"gzip file cut", gz(valid)[:20], ErrTruncated, "gzip stream"},
-		{"gzip corrupt", corruptCRC(gz(valid)), ErrBadMagic, "corrupt gzip"},
+		{"gzip corrupt", corruptCRC(gz(valid)), ErrChecksum, "CRC-32"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseIDX("dir/file-idx", tc.b)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/temperml/temper/internal/fsafe"
 	"image"
 	"image/color"
 	_ "image/jpeg" // register the JPEG decoder
@@ -167,8 +168,12 @@ func scanTree(dir string) (*imageTree, error) {
 			}
 			if !e.Type().IsRegular() {
 				fi, err := os.Stat(p) // a symbolic link: keep it if it points to a file
-				if err != nil || !fi.Mode().IsRegular() {
-					return nil
+				if err != nil {
+					return nil // dangling
+				}
+				if !fi.Mode().IsRegular() {
+					_, _, err := fsafe.Open(p, MaxImageFileBytes)
+					return readErr(p, err)
 				}
 			}
 			t.files = append(t.files, p)
@@ -212,27 +217,18 @@ func isGrayModel(m color.Model) bool {
 
 // openImage opens path and checks its size.
 func openImage(path string) (*os.File, int64, error) {
-	f, err := os.Open(path)
+	f, size, err := fsafe.Open(path, MaxImageFileBytes)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, 0, fileErr(path, ErrNotFound, "no such file")
+		if errors.Is(err, fsafe.ErrTooLarge) {
+			return nil, 0, fileErr(path, ErrBadImage, "file is more than the %d MiB limit for one image", MaxImageFileBytes>>20)
 		}
-		return nil, 0, fileErr(path, ErrNotFound, "%v", err)
+		return nil, 0, readErr(path, err)
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, fileErr(path, ErrNotFound, "%v", err)
-	}
-	if fi.Size() > MaxImageFileBytes {
-		f.Close()
-		return nil, 0, fileErr(path, ErrBadImage, "file is %d bytes, more than the %d MiB limit for one image", fi.Size(), MaxImageFileBytes>>20)
-	}
-	if fi.Size() == 0 {
+	if size == 0 {
 		f.Close()
 		return nil, 0, fileErr(path, ErrBadImage, "empty file")
 	}
-	return f, fi.Size(), nil
+	return f, size, nil
 }
 
 // checkHeader validates a decoded header.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/temperml/temper/internal/fsafe"
 	"io/fs"
 	"math"
 	"os"
@@ -97,9 +98,17 @@ func (e *MemberError) Error() string {
 
 func (e *MemberError) Unwrap() error { return e.Err }
 
+// MaxManifestBytes bounds the size of an ensemble.json read (16 MiB), MaxMemberBytes
+// that of a member model file (64 GiB, checkpoint.MaxFileSize). Devices, pipes and other
+// non-regular files are refused.
+const (
+	MaxManifestBytes = 16 << 20
+	MaxMemberBytes   = 64 << 30
+)
+
 // SHA256File returns the lower-case hex SHA-256 of a file.
 func SHA256File(p string) (string, error) {
-	b, err := os.ReadFile(p)
+	b, err := fsafe.ReadFile(p, MaxMemberBytes)
 	if err != nil {
 		return "", err
 	}
@@ -185,19 +194,7 @@ func (man *Manifest) Write(dir string) error {
 		return fmt.Errorf("ensemble: manifest for %s: %v", dir, err)
 	}
 	p := filepath.Join(dir, ManifestFile)
-	tmp, err := os.CreateTemp(dir, ManifestFile+".tmp*")
-	if err != nil {
-		return fmt.Errorf("ensemble: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("ensemble: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("ensemble: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
+	if err := fsafe.WriteBytes(p, append(b, '\n')); err != nil {
 		return fmt.Errorf("ensemble: %w", err)
 	}
 	return nil
@@ -215,7 +212,7 @@ func ManifestPath(p string) string {
 // does not touch the member files (see Verify).
 func ReadManifest(p string) (*Manifest, error) {
 	p = ManifestPath(p)
-	b, err := os.ReadFile(p)
+	b, err := fsafe.ReadFile(p, MaxManifestBytes)
 	if err != nil {
 		return nil, fmt.Errorf("ensemble: %w", err)
 	}
@@ -236,7 +233,7 @@ func ReadManifest(p string) (*Manifest, error) {
 func (man *Manifest) readMember(dir, mp string, i int) ([]byte, error) {
 	mb := man.Members[i]
 	full := filepath.Join(dir, filepath.FromSlash(mb.Path))
-	b, err := os.ReadFile(full)
+	b, err := fsafe.ReadFile(full, MaxMemberBytes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			err = fmt.Errorf("%w: %s does not exist", ErrMissingMember, full)

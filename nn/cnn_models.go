@@ -5,7 +5,6 @@ import (
 
 	"github.com/temperml/temper/ag"
 	"github.com/temperml/temper/rng"
-	"github.com/temperml/temper/tensor"
 )
 
 func init() {
@@ -35,9 +34,9 @@ func imageShape(name string, cfg ModelConfig, minHW int) (c, h, w int, err error
 //	8 Flatten  9 fc(64·H/4·W/4 → 128)  10 ReLU  11 dropout (default 0.5)  12 fc(128 → classes)
 //
 // Each BN computes its ReLU and the following 2×2 max pooling in the same pass
-// (BatchNorm.FuseReLU and FuseMaxPool2), so modules 2, 3, 6 and 7 are identities that keep
-// the indices; the math is unchanged (TestFusedBNReLUPool checks it against the unfused
-// modules).
+// (BatchNorm.FuseReLU and FuseMaxPool2, decided by Fuse from the layer graph), so modules
+// 2, 3, 6 and 7 are identities that keep the indices; the math is unchanged
+// (TestFusedBNReLUPool checks it against the unfused modules).
 func buildCNN(cfg ModelConfig, r *rng.Stream) (Module, error) {
 	c, h, w, err := imageShape("cnn", cfg, 4)
 	if err != nil {
@@ -56,11 +55,11 @@ func buildCNN(cfg ModelConfig, r *rng.Stream) (Module, error) {
 		return nil, err
 	}
 	fc2 := NewLinear(128, cfg.Classes, r, LinearConfig{})
-	bn1.FuseReLU, bn2.FuseReLU = true, true
-	bn1.FuseMaxPool2, bn2.FuseMaxPool2 = true, true
-	fuseConvBN(conv1, bn1)
-	fuseConvBN(conv2, bn2)
-	return NewSequential(conv1, bn1, FusedReLU{}, FusedMaxPool2D{}, conv2, bn2, FusedReLU{}, FusedMaxPool2D{},
+	pool1, _ := NewMaxPool2D(2, PoolConfig{})
+	pool2, _ := NewMaxPool2D(2, PoolConfig{})
+	// NewSequential fuses conv+BN+ReLU+pool (Fuse): modules 2, 3, 6 and 7 become the
+	// identities FusedReLU{} and FusedMaxPool2D{}.
+	return NewSequential(conv1, bn1, ReLU{}, pool1, conv2, bn2, ReLU{}, pool2,
 		Flatten{}, fc1, ReLU{}, drop, fc2), nil
 }
 
@@ -161,18 +160,7 @@ func (m *ResNet) Children() []Child {
 }
 
 // Forward maps images (N, C, H, W) to logits (N, classes).
-func (m *ResNet) Forward(x *ag.Var) *ag.Var {
-	h := m.BN1.Forward(m.Conv1.Forward(x))
-	for _, l := range m.Layers {
-		h = l.Forward(h)
-	}
-	h = m.Pool.Forward(h)
-	s := h.Value.Shape()
-	if len(s) != 4 {
-		panic(&tensor.ShapeError{Op: "nn.ResNet", A: s, Msg: "pooled features must be (N, C, 1, 1)"})
-	}
-	return m.Linear.Forward(ag.Reshape(h, s[0], s[1]))
-}
+func (m *ResNet) Forward(x *ag.Var) *ag.Var { return m.Linear.Forward(m.Features(x)) }
 
 func buildResNet20(cfg ModelConfig, r *rng.Stream) (Module, error) {
 	c, _, _, err := imageShape("resnet20", cfg, 1)

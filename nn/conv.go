@@ -208,6 +208,7 @@ func conv2d(x, w, b *ag.Var, opt ConvOptions, aux []int, link *bnStatsLink) *ag.
 		}
 	}
 	n, out := xs[0], ws[0]
+	t.AddFLOPs(2 * int64(n) * int64(out) * int64(geom.OH*geom.OW) * int64(ws[1]*ws[2]*ws[3]))
 	y := t.Empty(n, out, geom.OH, geom.OW)
 	// Keep the column matrices for the weight gradient when one will be computed
 	// (training): the backward pass then needs no second im2col.

@@ -36,7 +36,7 @@ func TestConvBNStatsLink(t *testing.T) {
 				tp := ag.NewTape()
 				for step := 0; step < 2; step++ {
 					tp.Reset()
-					ZeroGrad(NewSequential(conv, bn))
+					ZeroGrad(&Sequential{Layers: []Module{conv, bn}}) // a literal: NewSequential would link them
 					y := bn.Forward(conv.Forward(tp.Const(x)))
 					ag.Sum(y).Backward()
 					out = append(out, y.Value.Clone().Data(), conv.Weight.Grad.Clone().Data(), bn.Weight.Grad.Clone().Data(),

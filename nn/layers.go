@@ -73,6 +73,7 @@ func LinearOp(x, w, b *ag.Var) *ag.Var {
 		panic(&tensor.ShapeError{Op: "nn.Linear", A: xs, B: ws, Msg: "want x (n, in) and weight (out, in)"})
 	}
 	n, in, out := xs[0], xs[1], ws[0]
+	t.AddFLOPs(2 * int64(n) * int64(in) * int64(out))
 	xv := x.Value.Contiguous()
 	y := t.Empty(n, out)
 	yd := y.Data()
@@ -149,8 +150,14 @@ type Sequential struct {
 	Layers []Module
 }
 
-// NewSequential returns a Sequential of the given layers.
-func NewSequential(layers ...Module) *Sequential { return &Sequential{Layers: layers} }
+// NewSequential returns a Sequential of the given layers, fused where the layer graph
+// allows (see Fuse: conv → BN → ReLU → 2×2 max pool run as one pass; a fused ReLU or pool
+// becomes the identity FusedReLU{} or FusedMaxPool2D{} in Layers). Write a struct literal
+// to keep the layers separate.
+func NewSequential(layers ...Module) *Sequential {
+	fuseLayers("", layers)
+	return &Sequential{Layers: layers}
+}
 
 // Forward applies every layer in turn.
 func (s *Sequential) Forward(x *ag.Var) *ag.Var {

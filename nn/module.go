@@ -28,6 +28,8 @@ type Param struct {
 	*ag.Var
 	// NoDecay marks parameters that weight penalties skip by default (biases, BN affine).
 	NoDecay bool
+	// Frozen parameters are left out of optimizers and get no gradient (see Freeze).
+	Frozen bool
 }
 
 // Buffer is named non-trainable state saved with the model (BN running statistics).

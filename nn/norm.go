@@ -46,6 +46,9 @@ type BatchNorm struct {
 	// the module computes maxpool(relu(BN(x))) without materializing the full-size
 	// normalized tensor, and its backward pass touches the full-size tensors once.
 	FuseMaxPool2 bool
+	// Frozen keeps the module in evaluation mode (running statistics used, never
+	// updated) whatever SetTraining says: set by Freeze for a BN in a frozen part.
+	Frozen bool
 }
 
 // BatchNormConfig configures NewBatchNorm1D/2D. Zero values are PyTorch's defaults.
@@ -112,7 +115,7 @@ func (bn *BatchNorm) OwnBuffers() []Buffer {
 }
 
 // SetTraining implements Trainable.
-func (bn *BatchNorm) SetTraining(on bool) { bn.training = on }
+func (bn *BatchNorm) SetTraining(on bool) { bn.training = on && !bn.Frozen }
 
 // Training reports whether the module is in training mode.
 func (bn *BatchNorm) Training() bool { return bn.training }

@@ -160,7 +160,8 @@ func shortcutABackward(o *ag.Var) {
 	shortcutACopy(o.Grad.Data(), dx.Data(), xs[0], xs[1], xs[2], xs[3], ys[1], ys[2], ys[3], o.AuxI[0], o.AuxI[1], true)
 }
 
-// AddReLU returns max(a + b, 0) for a and b of the same shape, in one pass (the end of a
+// AddReLU returns max(a + b, 0) for a and b of the same shape (NaN propagates), in one
+// vectorized pass (kernel.AddReLU; the end of a
 // residual block).
 func AddReLU(a, b *ag.Var) *ag.Var {
 	t := ag.TapeOf(a, b)
@@ -168,10 +169,7 @@ func AddReLU(a, b *ag.Var) *ag.Var {
 		panic(&tensor.ShapeError{Op: "nn.AddReLU", A: a.Value.Shape(), B: b.Value.Shape(), Msg: "shapes must be equal"})
 	}
 	y := t.Empty(a.Value.Shape()...)
-	yd, ad, bd := y.Data(), a.Value.Contiguous().Data(), b.Value.Contiguous().Data()
-	for i := range yd {
-		yd[i] = max(ad[i]+bd[i], 0)
-	}
+	kernel.AddReLU(y.Data(), a.Value.Contiguous().Data(), b.Value.Contiguous().Data())
 	return t.Op(y, addReLUBackward, a, b)
 }
 

@@ -1,6 +1,10 @@
 package optim
 
-import "math"
+import (
+	"math"
+
+	"github.com/temperml/temper/internal/kernel"
+)
 
 // AdaGradConfig configures AdaGrad. Every value is used as given (zero means zero);
 // DefaultAdaGradConfig returns PyTorch's defaults.
@@ -97,8 +101,7 @@ func (o *AdaGrad) update(lo, hi int) {
 func adagrad(p, g, sum []float32, clr, wd, eps float32) {
 	g = g[:len(p)]
 	sum = sum[:len(p)]
-	if n := len(p) &^ 7; n > 0 && vector() {
-		adagradAVX2(&p[0], &g[0], &sum[0], n, clr, wd, eps)
+	if n := kernel.AdagradPrefix(p, g, sum, clr, wd, eps); n > 0 {
 		p, g, sum = p[n:], g[n:], sum[n:]
 	}
 	for i, v := range p {

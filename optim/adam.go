@@ -1,6 +1,10 @@
 package optim
 
-import "math"
+import (
+	"math"
+
+	"github.com/temperml/temper/internal/kernel"
+)
 
 // AdamConfig configures Adam and AdamW. Every value is used as given (zero means zero);
 // DefaultAdamConfig and DefaultAdamWConfig return PyTorch's defaults.
@@ -111,24 +115,21 @@ func (o *Adam) Config() AdamConfig { return o.cfg }
 // Decoupled reports whether this is AdamW (decoupled weight decay).
 func (o *Adam) Decoupled() bool { return o.decoupled }
 
-type adamCoef struct {
-	b1, omb1, b2, omb2 float32
-	eps, bc2s, step    float32 // step is -η/(1-β1^t)
-	wd, decay          float32 // coupled λ (Adam) or 1-ηλ (AdamW)
-}
+// adamCoef holds one step's coefficients; kernel.AdamPrefix reads the same struct.
+type adamCoef = kernel.AdamCoef
 
 // Step applies one Adam (or AdamW) update to every parameter that has a gradient.
 func (o *Adam) Step() {
 	c := &o.c
 	*c = adamCoef{
-		b1: float32(o.cfg.Beta1), omb1: float32(1 - o.cfg.Beta1),
-		b2: float32(o.cfg.Beta2), omb2: float32(1 - o.cfg.Beta2),
-		eps: float32(o.cfg.Eps),
+		B1: float32(o.cfg.Beta1), OmB1: float32(1 - o.cfg.Beta1),
+		B2: float32(o.cfg.Beta2), OmB2: float32(1 - o.cfg.Beta2),
+		Eps: float32(o.cfg.Eps),
 	}
 	for gi, g := range o.groups {
-		c.wd, c.decay = float32(g.WeightDecay), 1
+		c.WD, c.Decay = float32(g.WeightDecay), 1
 		if o.decoupled {
-			c.wd, c.decay = 0, float32(1-g.LR*g.WeightDecay)
+			c.WD, c.Decay = 0, float32(1-g.LR*g.WeightDecay)
 		}
 		for pi, prm := range g.Params {
 			p, gr, ok := grads(prm)
@@ -140,8 +141,8 @@ func (o *Adam) Step() {
 			t := float64(s.step[0])
 			bc1 := 1 - math.Pow(o.cfg.Beta1, t)
 			bc2 := 1 - math.Pow(o.cfg.Beta2, t)
-			c.step = float32(-(g.LR / bc1))
-			c.bc2s = float32(math.Sqrt(bc2))
+			c.Step = float32(-(g.LR / bc1))
+			c.BC2S = float32(math.Sqrt(bc2))
 			o.launch(p, gr, s.bufs)
 		}
 	}
@@ -157,12 +158,11 @@ func (o *Adam) update(lo, hi int) {
 }
 
 func adam(p, g, m, v []float32, c *adamCoef) {
-	b1, omb1, b2, omb2, eps, bc2s, step, wd, decay := c.b1, c.omb1, c.b2, c.omb2, c.eps, c.bc2s, c.step, c.wd, c.decay
+	b1, omb1, b2, omb2, eps, bc2s, step, wd, decay := c.B1, c.OmB1, c.B2, c.OmB2, c.Eps, c.BC2S, c.Step, c.WD, c.Decay
 	g = g[:len(p)]
 	m = m[:len(p)]
 	v = v[:len(p)]
-	if n := len(p) &^ 7; n > 0 && vector() {
-		adamAVX2(&p[0], &g[0], &m[0], &v[0], n, c)
+	if n := kernel.AdamPrefix(p, g, m, v, c); n > 0 {
 		p, g, m, v = p[n:], g[n:], m[n:], v[n:]
 	}
 	for i, x := range p {
@@ -182,7 +182,7 @@ func adam(p, g, m, v []float32, c *adamCoef) {
 }
 
 func adamAMS(p, g, m, v, vmax []float32, c *adamCoef) {
-	b1, omb1, b2, omb2, eps, bc2s, step, wd, decay := c.b1, c.omb1, c.b2, c.omb2, c.eps, c.bc2s, c.step, c.wd, c.decay
+	b1, omb1, b2, omb2, eps, bc2s, step, wd, decay := c.B1, c.OmB1, c.B2, c.OmB2, c.Eps, c.BC2S, c.Step, c.WD, c.Decay
 	g = g[:len(p)]
 	m = m[:len(p)]
 	v = v[:len(p)]

@@ -170,17 +170,13 @@ func closeTo(got float32, want float64) bool {
 }
 
 func TestGoldenPyTorch(t *testing.T) {
-	paths := []bool{false}
-	if vector() {
-		paths = []bool{true, false}
+	paths := []string{"generic"}
+	if vec := vectorPath(); vec != "" {
+		paths = []string{vec, "generic"}
+		defer useKernel(t, vec)
 	}
-	defer func(u bool) { useAVX2 = u }(useAVX2)
-	for _, vec := range paths {
-		useAVX2 = vec
-		name := "generic"
-		if vec {
-			name = "avx2"
-		}
+	for _, name := range paths {
+		useKernel(t, name)
 		t.Run(name, func(t *testing.T) { testGolden(t) })
 	}
 }

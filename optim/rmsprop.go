@@ -1,6 +1,10 @@
 package optim
 
-import "math"
+import (
+	"math"
+
+	"github.com/temperml/temper/internal/kernel"
+)
 
 // RMSPropConfig configures RMSProp. Every value is used as given (zero means zero);
 // DefaultRMSPropConfig returns PyTorch's defaults.
@@ -93,12 +97,12 @@ func (o *RMSProp) Config() RMSPropConfig { return o.cfg }
 // Step applies one RMSProp update to every parameter that has a gradient.
 func (o *RMSProp) Step() {
 	o.c = rmsCoef{
-		alpha: float32(o.cfg.Alpha), oma: float32(1 - o.cfg.Alpha),
-		eps: float32(o.cfg.Eps), mom: float32(o.cfg.Momentum),
+		Alpha: float32(o.cfg.Alpha), OmA: float32(1 - o.cfg.Alpha),
+		Eps: float32(o.cfg.Eps), Mom: float32(o.cfg.Momentum),
 	}
 	for gi, g := range o.groups {
-		o.c.lr = float32(-g.LR)
-		o.c.wd = float32(g.WeightDecay)
+		o.c.LR = float32(-g.LR)
+		o.c.WD = float32(g.WeightDecay)
 		for pi, prm := range g.Params {
 			p, gr, ok := grads(prm)
 			if !ok {
@@ -128,14 +132,14 @@ func (o *RMSProp) update(lo, hi int) {
 	}
 }
 
-type rmsCoef struct{ alpha, oma, eps, mom, lr, wd float32 }
+// rmsCoef holds one step's coefficients; the kernel.RMS*Prefix loops read the same struct.
+type rmsCoef = kernel.RMSCoef
 
 func rmsPlain(p, g, sq []float32, c *rmsCoef) {
-	alpha, oma, eps, lr, wd := c.alpha, c.oma, c.eps, c.lr, c.wd
+	alpha, oma, eps, lr, wd := c.Alpha, c.OmA, c.Eps, c.LR, c.WD
 	g = g[:len(p)]
 	sq = sq[:len(p)]
-	if n := len(p) &^ 7; n > 0 && vector() {
-		rmsPlainAVX2(&p[0], &g[0], &sq[0], n, c)
+	if n := kernel.RMSPlainPrefix(p, g, sq, c); n > 0 {
 		p, g, sq = p[n:], g[n:], sq[n:]
 	}
 	for i, v := range p {
@@ -150,12 +154,11 @@ func rmsPlain(p, g, sq []float32, c *rmsCoef) {
 }
 
 func rmsMomentum(p, g, sq, buf []float32, c *rmsCoef) {
-	alpha, oma, eps, mom, lr, wd := c.alpha, c.oma, c.eps, c.mom, c.lr, c.wd
+	alpha, oma, eps, mom, lr, wd := c.Alpha, c.OmA, c.Eps, c.Mom, c.LR, c.WD
 	g = g[:len(p)]
 	sq = sq[:len(p)]
 	buf = buf[:len(p)]
-	if n := len(p) &^ 7; n > 0 && vector() {
-		rmsMomentumAVX2(&p[0], &g[0], &sq[0], &buf[0], n, c)
+	if n := kernel.RMSMomentumPrefix(p, g, sq, buf, c); n > 0 {
 		p, g, sq, buf = p[n:], g[n:], sq[n:], buf[n:]
 	}
 	for i, v := range p {
@@ -173,13 +176,12 @@ func rmsMomentum(p, g, sq, buf []float32, c *rmsCoef) {
 
 // rmsCentered handles the centered variant, with momentum when buf is non-nil.
 func rmsCentered(p, g, sq, avg, buf []float32, c *rmsCoef) {
-	alpha, oma, eps, mom, lr, wd := c.alpha, c.oma, c.eps, c.mom, c.lr, c.wd
+	alpha, oma, eps, mom, lr, wd := c.Alpha, c.OmA, c.Eps, c.Mom, c.LR, c.WD
 	g = g[:len(p)]
 	sq = sq[:len(p)]
 	avg = avg[:len(p)]
 	if buf == nil {
-		if n := len(p) &^ 7; n > 0 && vector() {
-			rmsCenteredAVX2(&p[0], &g[0], &sq[0], &avg[0], n, c)
+		if n := kernel.RMSCenteredPrefix(p, g, sq, avg, c); n > 0 {
 			p, g, sq, avg = p[n:], g[n:], sq[n:], avg[n:]
 		}
 		for i, v := range p {
@@ -196,8 +198,7 @@ func rmsCentered(p, g, sq, avg, buf []float32, c *rmsCoef) {
 		return
 	}
 	buf = buf[:len(p)]
-	if n := len(p) &^ 7; n > 0 && vector() {
-		rmsCenteredMomentumAVX2(&p[0], &g[0], &sq[0], &avg[0], &buf[0], n, c)
+	if n := kernel.RMSCenteredMomentumPrefix(p, g, sq, avg, buf, c); n > 0 {
 		p, g, sq, avg, buf = p[n:], g[n:], sq[n:], avg[n:], buf[n:]
 	}
 	for i, v := range p {

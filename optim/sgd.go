@@ -3,6 +3,8 @@ package optim
 import (
 	"errors"
 	"math"
+
+	"github.com/temperml/temper/internal/kernel"
 )
 
 // SGDConfig configures SGD. Every value is used as given; the zero value (plain SGD, no
@@ -128,8 +130,7 @@ func (o *SGD) update(lo, hi int) {
 // sgdPlain: θ += -η(g + λθ).
 func sgdPlain(p, g []float32, lr, wd float32) {
 	g = g[:len(p)]
-	if n := len(p) &^ 7; n > 0 && vector() {
-		sgdPlainAVX2(&p[0], &g[0], n, lr, wd)
+	if n := kernel.SGDPlainPrefix(p, g, lr, wd); n > 0 {
 		p, g = p[n:], g[n:]
 	}
 	if wd == 0 {
@@ -164,8 +165,7 @@ func sgdFirst(p, g, b []float32, lr, wd, mom float32, nesterov bool) {
 func sgdMomentum(p, g, b []float32, lr, wd, mom, damp float32) {
 	g = g[:len(p)]
 	b = b[:len(p)]
-	if n := len(p) &^ 7; n > 0 && vector() {
-		sgdMomentumAVX2(&p[0], &g[0], &b[0], n, lr, wd, mom, damp)
+	if n := kernel.SGDMomentumPrefix(p, g, b, lr, wd, mom, damp); n > 0 {
 		p, g, b = p[n:], g[n:], b[n:]
 	}
 	if wd == 0 {
@@ -187,8 +187,7 @@ func sgdMomentum(p, g, b []float32, lr, wd, mom, damp float32) {
 func sgdNesterov(p, g, b []float32, lr, wd, mom float32) {
 	g = g[:len(p)]
 	b = b[:len(p)]
-	if n := len(p) &^ 7; n > 0 && vector() {
-		sgdNesterovAVX2(&p[0], &g[0], &b[0], n, lr, wd, mom)
+	if n := kernel.SGDNesterovPrefix(p, g, b, lr, wd, mom); n > 0 {
 		p, g, b = p[n:], g[n:], b[n:]
 	}
 	if wd == 0 {

@@ -4,27 +4,31 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-	"unsafe"
 
 	"github.com/temperml/temper/internal/kernel"
 )
 
-// TestAdamCoefLayout pins the field offsets update_amd64.s reads.
-func TestAdamCoefLayout(t *testing.T) {
-	var c adamCoef
-	got := []uintptr{unsafe.Offsetof(c.b1), unsafe.Offsetof(c.omb1), unsafe.Offsetof(c.b2), unsafe.Offsetof(c.omb2),
-		unsafe.Offsetof(c.eps), unsafe.Offsetof(c.bc2s), unsafe.Offsetof(c.step), unsafe.Offsetof(c.wd), unsafe.Offsetof(c.decay)}
-	for i, off := range got {
-		if off != uintptr(4*i) {
-			t.Fatalf("adamCoef field %d at offset %d, want %d", i, off, 4*i)
-		}
+// vectorPath returns the active kernel path when it has vector update loops, "" if not.
+func vectorPath() string {
+	if n := kernel.Name(); n != "generic" {
+		return n
+	}
+	return ""
+}
+
+// useKernel makes path name active (kernel.SetKernel) for a comparison.
+func useKernel(t testing.TB, name string) {
+	t.Helper()
+	if err := kernel.SetKernel(name); err != nil {
+		t.Fatal(err)
 	}
 }
 
 // TestVectorPathsBitIdentical runs every update loop with and without the AVX2 path on the
 // same random data and requires bit-identical parameters and buffers.
 func TestVectorPathsBitIdentical(t *testing.T) {
-	if !vector() {
+	vec := vectorPath()
+	if vec == "" {
 		t.Skip("no vector path on this machine")
 	}
 	r := rand.New(rand.NewPCG(1, 2))
@@ -55,41 +59,41 @@ func TestVectorPathsBitIdentical(t *testing.T) {
 		{"momentum", func(b bufs, wd float32) { sgdMomentum(b.p, b.g, b.b, -0.1, wd, 0.9, 0.7) }},
 		{"nesterov", func(b bufs, wd float32) { sgdNesterov(b.p, b.g, b.b, -0.1, wd, 0.9) }},
 		{"adam", func(b bufs, wd float32) {
-			c := adamCoef{b1: 0.9, omb1: 0.1, b2: 0.999, omb2: 0.001, eps: 1e-8, bc2s: 0.3, step: -0.01, wd: wd, decay: 1}
+			c := adamCoef{B1: 0.9, OmB1: 0.1, B2: 0.999, OmB2: 0.001, Eps: 1e-8, BC2S: 0.3, Step: -0.01, WD: wd, Decay: 1}
 			adam(b.p, b.g, b.b, b.v, &c)
 		}},
 		{"adagrad", func(b bufs, wd float32) { adagrad(b.p, b.g, b.v, -0.1, wd, 1e-10) }},
 		{"rmsprop", func(b bufs, wd float32) {
-			rmsPlain(b.p, b.g, b.v, &rmsCoef{alpha: 0.99, oma: 0.01, eps: 1e-8, lr: -0.01, wd: wd})
+			rmsPlain(b.p, b.g, b.v, &rmsCoef{Alpha: 0.99, OmA: 0.01, Eps: 1e-8, LR: -0.01, WD: wd})
 		}},
 		{"rmsprop momentum", func(b bufs, wd float32) {
-			rmsMomentum(b.p, b.g, b.v, b.b, &rmsCoef{alpha: 0.99, oma: 0.01, eps: 1e-8, mom: 0.9, lr: -0.01, wd: wd})
+			rmsMomentum(b.p, b.g, b.v, b.b, &rmsCoef{Alpha: 0.99, OmA: 0.01, Eps: 1e-8, Mom: 0.9, LR: -0.01, WD: wd})
 		}},
 		{"rmsprop centered", func(b bufs, wd float32) {
-			rmsCentered(b.p, b.g, b.v, b.b, nil, &rmsCoef{alpha: 0.9, oma: 0.1, eps: 1e-8, lr: -0.01, wd: wd})
+			rmsCentered(b.p, b.g, b.v, b.b, nil, &rmsCoef{Alpha: 0.9, OmA: 0.1, Eps: 1e-8, LR: -0.01, WD: wd})
 		}},
 		{"rmsprop centered momentum", func(b bufs, wd float32) {
-			rmsCentered(b.p, b.g, b.v, b.b, b.b2, &rmsCoef{alpha: 0.9, oma: 0.1, eps: 1e-8, mom: 0.5, lr: -0.01, wd: wd})
+			rmsCentered(b.p, b.g, b.v, b.b, b.b2, &rmsCoef{Alpha: 0.9, OmA: 0.1, Eps: 1e-8, Mom: 0.5, LR: -0.01, WD: wd})
 		}},
 		{"adamw", func(b bufs, wd float32) {
-			c := adamCoef{b1: 0.9, omb1: 0.1, b2: 0.999, omb2: 0.001, eps: 1e-8, bc2s: 0.3, step: -0.01, decay: 1 - wd}
+			c := adamCoef{B1: 0.9, OmB1: 0.1, B2: 0.999, OmB2: 0.001, Eps: 1e-8, BC2S: 0.3, Step: -0.01, Decay: 1 - wd}
 			adam(b.p, b.g, b.b, b.v, &c)
 		}},
 	}
-	defer func(u bool) { useAVX2 = u }(useAVX2)
+	defer useKernel(t, vec)
 	for _, tc := range cases {
 		for _, n := range []int{1, 7, 8, 9, 16, 31, 1000, 1027} {
 			for _, wd := range []float32{0, 0.01} {
 				base := clone(mk(n))
-				vec, ref := clone(base), clone(base)
-				useAVX2 = true
-				tc.f(vec, wd)
-				useAVX2 = false
+				got, ref := clone(base), clone(base)
+				useKernel(t, vec)
+				tc.f(got, wd)
+				useKernel(t, "generic")
 				tc.f(ref, wd)
-				for k, pair := range [][2][]float32{{vec.p, ref.p}, {vec.b, ref.b}, {vec.v, ref.v}, {vec.b2, ref.b2}} {
+				for k, pair := range [][2][]float32{{got.p, ref.p}, {got.b, ref.b}, {got.v, ref.v}, {got.b2, ref.b2}} {
 					for i := range pair[0] {
 						if math.Float32bits(pair[0][i]) != math.Float32bits(pair[1][i]) {
-							t.Fatalf("%s n=%d wd=%v: slice %d [%d] = %v with AVX2, %v without", tc.name, n, wd, k, i, pair[0][i], pair[1][i])
+							t.Fatalf("%s n=%d wd=%v: slice %d [%d] = %v on %s, %v on generic", tc.name, n, wd, k, i, pair[0][i], vec, pair[1][i])
 						}
 					}
 				}

@@ -36,11 +36,11 @@ type Splits struct {
 // model's initialization (and its structural regularizers), the data order (and batch
 // mixing), and the validation split. Adding a stream appends it, so the earlier ones keep
 // their values and the documented runs their results.
-type streams struct{ init, data, split *rng.Stream }
+type streams struct{ init, data, split, subset *rng.Stream }
 
 func (r Recipe) streams() streams {
 	root := rng.New(r.Seed)
-	return streams{init: root.Split(), data: root.Split(), split: root.Split()}
+	return streams{init: root.Split(), data: root.Split(), split: root.Split(), subset: root.Split()}
 }
 
 // loadConfig is the data package's view of the recipe's data.
@@ -62,9 +62,17 @@ func (r Recipe) LoadData() (*Splits, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sets, err = r.Data.applyClasses(sets); err != nil {
+		return nil, err
+	}
 	s := &Splits{Train: sets.Train, Val: sets.Val, Test: sets.Test, ClassNames: sets.ClassNames, Name: sets.Name}
 	if n := r.Data.TrainSize; n > 0 && n < s.Train.Len() {
 		if s.Train, err = s.Train.Head(n); err != nil {
+			return nil, err
+		}
+	}
+	if n := r.Data.LabelsPerClass; n > 0 {
+		if s.Train, err = LabelsPerClass(s.Train, n, r.streams().subset); err != nil {
 			return nil, err
 		}
 	}
@@ -76,7 +84,7 @@ func (r Recipe) LoadData() (*Splits, error) {
 			if s.Train, s.Val, err = data.StratifiedFold(s.Train, r.Data.Folds, r.Data.Fold, r.streams().split); err != nil {
 				return nil, invalid(fmt.Errorf("recipe: data.folds: %w", err))
 			}
-			return s, s.normalize(r.Data.Normalize)
+			return s, r.normalize(s)
 		}
 		n := r.Data.ValSize
 		if r.Data.ValFraction > 0 {
@@ -90,17 +98,20 @@ func (r Recipe) LoadData() (*Splits, error) {
 			return nil, err
 		}
 	}
-	return s, s.normalize(r.Data.Normalize)
+	return s, r.normalize(s)
 }
 
-// normalize computes the normalization on Train and applies it to the three splits.
-func (s *Splits) normalize(kind string) error {
+// normalize computes the recipe's normalization (data.normalize) on Train, or takes the
+// transfer source's, and applies it to the three splits.
+func (r Recipe) normalize(s *Splits) error {
 	var err error
-	switch kind {
+	switch r.Data.Normalize {
 	case "none":
 		s.Norm = identityNorm(s.Train.Shape()[0])
-	case "per-channel":
-		s.Norm = data.ComputeNormalization(s.Train)
+	case "per-channel", "source":
+		if s.Norm, err = r.normalization(s.Train); err != nil {
+			return err
+		}
 		for _, p := range []**data.InMemory{&s.Train, &s.Val, &s.Test} {
 			if *p == nil {
 				continue
@@ -171,6 +182,12 @@ func (mc Model) build(shape []int, classes int, rs *rng.Stream) (nn.Module, erro
 	if err != nil {
 		return nil, invalid(fmt.Errorf("recipe: model %s for %v inputs in %d classes: %w", mc.Name, shape, classes, err))
 	}
+	if mc.Dropout != 0 && countDropout(m) == 0 {
+		return nil, invalidf("recipe: model.dropout %v does nothing: model %s has no dropout layers (leave it at 0)", mc.Dropout, mc.Name)
+	}
+	if mc.DropoutMode == "classic" && (mc.Dropout == 0 || countDropout(m) == 0) {
+		return nil, invalidf("recipe: model.dropout_mode classic does nothing without dropout (model %s, dropout %v)", mc.Name, mc.Dropout)
+	}
 	if !mc.BatchNorm {
 		n, err := removeBatchNorm(m)
 		if err != nil {
@@ -219,6 +236,24 @@ func (mc Model) build(shape []int, classes int, rs *rng.Stream) (nn.Module, erro
 	return m, nil
 }
 
+// countDropout returns the number of dropout layers in m.
+func countDropout(m nn.Module) int {
+	n := 0
+	var visit func(m nn.Module)
+	visit = func(m nn.Module) {
+		if _, ok := m.(*nn.Dropout); ok {
+			n++
+		}
+		if p, ok := m.(nn.Parent); ok {
+			for _, c := range p.Children() {
+				visit(c.M)
+			}
+		}
+	}
+	visit(m)
+	return n
+}
+
 // removeBatchNorm replaces every BatchNorm inside a Sequential by what it fused (ReLU, 2×2
 // max pooling) or by nothing, and returns how many it removed.
 func removeBatchNorm(m nn.Module) (int, error) {
@@ -265,17 +300,14 @@ func removeBatchNorm(m nn.Module) (int, error) {
 	return n, visit(m)
 }
 
-// NewOptimizer returns the recipe's (first-order) optimizer over the model's parameters,
-// one group at the recipe's learning rate and weight decay.
+// NewOptimizer returns the recipe's (first-order) optimizer over the model's trainable
+// parameters: one group at the recipe's learning rate and weight decay, or, for a
+// transfer recipe, one group per layer group at its rate (see Transfer.LRSlice).
 func (r Recipe) NewOptimizer(m nn.Module) (optim.Optimizer, error) {
 	if r.Optim.SecondOrder() {
 		return nil, invalidf("recipe: optim %s is second-order: it is run by Run.Fit, not through an optim.Optimizer", r.Optim.Name)
 	}
-	var params []optim.Param
-	for _, p := range nn.Params(m) {
-		params = append(params, optim.Param{Name: p.Name, Value: p.Value, Grad: p.Grad})
-	}
-	groups := []*optim.Group{{Params: params, LR: r.Optim.LR, WeightDecay: r.Optim.WeightDecay}}
+	groups, _ := r.paramGroups(m)
 	o, err := optim.New(r.Optim.Name, groups, r.Optim.config())
 	return o, invalid(err)
 }
@@ -291,7 +323,7 @@ func (r Recipe) NewSchedule(stepsPerEpoch int) (schedule.Schedule, error) {
 	}
 	s, err := schedule.ParseWith(r.Schedule, schedule.Context{TotalSteps: r.Epochs * stepsPerEpoch, StepsPerEpoch: stepsPerEpoch})
 	if err != nil {
-		return nil, invalidf("recipe: schedule: %w (%d epochs of %d steps: batch %d)", err, r.Epochs, stepsPerEpoch, r.Batch)
+		return nil, invalidf("recipe: schedule: %w (%d epochs of %d steps)", err, r.Epochs, stepsPerEpoch)
 	}
 	return s, nil
 }
@@ -306,13 +338,16 @@ type objective struct {
 // newObjective parses the augmentation and builds the loss: cross-entropy with label
 // smoothing, mixed targets under mixup/cutmix (the mixing stream split from r, the run's
 // data stream), plus the L1/L2 penalties over the model's weights.
-func (r Recipe) newObjective(m nn.Module, dataRand *rng.Stream) (*objective, error) {
+func (r Recipe) newObjective(m nn.Module, shape []int, dataRand *rng.Stream) (*objective, error) {
 	ls := r.LabelSmoothing
 	o := &objective{loss: func(z *ag.Var, y []int) *ag.Var { return loss.CrossEntropy(z, y, ls) }}
 	if r.Augment != "none" {
 		pipe, err := augment.Parse(r.Augment)
 		if err != nil {
 			return nil, invalidf("recipe: augment: %w", err)
+		}
+		if err := pipe.CheckShape(shape); err != nil {
+			return nil, invalidf("recipe: %w", err)
 		}
 		o.transform = pipe.PerExample()
 		if pipe.Batch != nil {

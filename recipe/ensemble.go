@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -95,6 +94,9 @@ type EnsembleOptions struct {
 	// Callbacks returns further callbacks for member i (e.g. a progress bar when the
 	// members train one at a time); nil: none.
 	Callbacks func(i, workers int) []train.Callback
+	// OutMode says what to do with an OutDir holding an earlier run's files (see
+	// ClaimOutDir; OutResume is not supported for ensembles).
+	OutMode OutMode
 }
 
 // EnsembleResult is what TrainEnsemble reports.
@@ -119,9 +121,14 @@ func (e Ensemble) Train(ctx context.Context, opts EnsembleOptions) (*EnsembleRes
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+	if opts.OutMode == OutResume {
+		return nil, invalidf("recipe: an ensemble cannot be resumed")
+	}
+	claim, err := ClaimOutDir(opts.OutDir, opts.OutMode, "")
+	if err != nil {
 		return nil, err
 	}
+	defer claim.Release()
 	memCap := e.Parallel
 	if memCap == 0 {
 		m, err := e.Member(0, 1).NewModel(s.Train.Shape(), s.Train.Classes())

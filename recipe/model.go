@@ -78,13 +78,13 @@ func modelMeta(r Recipe, s *Splits) map[string]string {
 }
 
 // LoadModel reads a model file written by a run (or a run's output folder, whose
-// model.safetensors is used), rebuilds the architecture from its recipe and loads the
+// model.safetensors is used, or a zoo entry "zoo:NAME"), rebuilds the architecture from its recipe and loads the
 // weights strictly: a missing, unexpected or mis-shaped tensor is an error.
 func LoadModel(path string) (*Trained, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		path = filepath.Join(path, ModelFile)
 	}
-	f, err := checkpoint.Load(path)
+	f, _, err := openWeights(path) // a file, or a zoo entry (checksum checked)
 	if err != nil {
 		return nil, err
 	}
@@ -133,6 +133,9 @@ func LoadModel(path string) (*Trained, error) {
 	if err := nn.LoadStateDict(m.Net, sd, true); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if err := f.CheckFinite(path); err != nil {
+		return nil, err
+	}
 	nn.SetTraining(m.Net, false)
 	return m, nil
 }
@@ -151,6 +154,9 @@ func (m *Trained) TestSet(source string) (*data.InMemory, string, error) {
 	}
 	sets, err := loadSets(src, d.loadConfig(m.Recipe.Seed))
 	if err != nil {
+		return nil, "", err
+	}
+	if sets, err = d.applyClasses(sets); err != nil {
 		return nil, "", err
 	}
 	if sets.Test == nil {

@@ -83,6 +83,9 @@ type Recipe struct {
 	// TestEachEpoch evaluates the test set after every epoch (for curves); otherwise the
 	// test set is evaluated once, at the end.
 	TestEachEpoch bool `json:"test_each_epoch"`
+	// Transfer, if set, starts the model from pretrained weights and says what to
+	// freeze and at which rates to train (fine-tuning); nil trains from scratch.
+	Transfer *Transfer `json:"transfer,omitempty"`
 }
 
 // Data is the dataset of a run and how it is split and preprocessed.
@@ -106,13 +109,20 @@ type Data struct {
 	ValFraction float64 `json:"val_fraction"`
 	ValSize     int     `json:"val_size"`
 	// Normalize is "per-channel" ((x − mean_c)/std_c with the training split's
-	// statistics, stored with the model) or "none" (pixel values x/255).
+	// statistics, stored with the model), "none" (pixel values x/255) or, for a transfer
+	// recipe, "source" (the pretrained model's statistics: its default).
 	Normalize string `json:"normalize"`
 	// Folds > 0 validates on fold Fold of a stratified, seeded Folds-fold partition of
 	// the training data (data.StratifiedFold) instead of ValFraction/ValSize: the runs of
 	// Fold = 0..Folds−1 are a k-fold cross-validation. 0: no folds (and not written).
 	Folds int `json:"folds,omitempty"`
 	Fold  int `json:"fold,omitempty"`
+	// Classes keeps only these labels of the source, relabelled by their position
+	// ([5, 6, 7, 8, 9]: digit 5 becomes class 0) in every split; absent: all classes.
+	Classes []int `json:"classes,omitempty"`
+	// LabelsPerClass keeps a stratified, seeded subset of N training examples per class
+	// (after Classes and TrainSize, before the validation split); 0 keeps all.
+	LabelsPerClass int `json:"labels_per_class,omitempty"`
 }
 
 // Model is the architecture and its structural regularizers.
@@ -372,6 +382,13 @@ func (r Recipe) Validate() error {
 	if err := r.Averaging.validate(r.Epochs); err != nil {
 		return err
 	}
+	if r.Transfer != nil {
+		if err := r.Transfer.validate(r); err != nil {
+			return err
+		}
+	} else if r.Data.Normalize == "source" {
+		return invalidf("recipe: data.normalize source needs a transfer section (the statistics of the pretrained model)")
+	}
 	if r.Optim.SecondOrder() {
 		switch {
 		case r.Schedule != "const":
@@ -450,10 +467,10 @@ func (d Data) validate() error {
 		return rangeErr("data.fold", d.Fold, fmt.Sprintf("[0, folds=%d)", max(d.Folds, 1)))
 	case d.Folds > 0 && (d.ValFraction > 0 || d.ValSize > 0):
 		return invalidf("recipe: data.folds %d and data.val_fraction/val_size both set; the fold is the validation split", d.Folds)
-	case d.Normalize != "none" && d.Normalize != "per-channel":
-		return rangeErr("data.normalize", fmt.Sprintf("%q", d.Normalize), "{none, per-channel}")
+	case d.Normalize != "none" && d.Normalize != "per-channel" && d.Normalize != "source":
+		return rangeErr("data.normalize", fmt.Sprintf("%q", d.Normalize), "{none, per-channel, source}")
 	}
-	return nil
+	return d.validateSubset()
 }
 
 func (m Model) validate() error {
@@ -521,6 +538,12 @@ func (o Optim) validate() error {
 	case "lbfgs", "bfgs", "newton":
 		checks = append(checks, unused("momentum", o.Momentum, d.Optim.Momentum))
 	}
+	if !o.SecondOrder() {
+		checks = append(checks, unused("history", o.History, d.Optim.History), unused("max_iter", o.MaxIter, d.Optim.MaxIter),
+			unused("full_batch", o.FullBatch, d.Optim.FullBatch))
+	} else if o.Name != "lbfgs" {
+		checks = append(checks, unused("history", o.History, d.Optim.History))
+	}
 	for _, err := range checks {
 		if err != nil {
 			return err
@@ -543,6 +566,19 @@ func (a Averaging) validate(epochs int) error {
 		return rangeErr("averaging.swa_lr", a.SWALR, "[0, ∞) (0 = the recipe's lr)")
 	case !(a.SWAMinLR >= 0) || (a.SWALR > 0 && a.SWAMinLR > a.SWALR):
 		return rangeErr("averaging.swa_min_lr", a.SWAMinLR, "[0, swa_lr]")
+	}
+	// A setting of an averaging that is off does nothing: reported, never dropped.
+	switch {
+	case a.EMA == 0 && a.EMAEvery != 1:
+		return invalidf("recipe: averaging.ema_every %d does nothing without averaging.ema", a.EMAEvery)
+	case a.SWAStart == 0 && a.SWAEvery != 1:
+		return invalidf("recipe: averaging.swa_every %d does nothing without averaging.swa_start", a.SWAEvery)
+	case a.SWAStart == 0 && a.SWALR != 0:
+		return invalidf("recipe: averaging.swa_lr %v does nothing without averaging.swa_start", a.SWALR)
+	case a.SWAStart == 0 && a.SWACyclic:
+		return invalidf("recipe: averaging.swa_cyclic does nothing without averaging.swa_start")
+	case !a.SWACyclic && a.SWAMinLR != 0:
+		return invalidf("recipe: averaging.swa_min_lr %v does nothing without averaging.swa_cyclic", a.SWAMinLR)
 	}
 	return nil
 }

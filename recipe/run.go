@@ -37,6 +37,15 @@ type Options struct {
 	Splits *Splits
 	// Log receives one line per averaged model and other notes; nil: none.
 	Log io.Writer
+	// OutMode says what to do with an OutDir holding an earlier run's files (ClaimOutDir):
+	// refuse (the default), remove them first, or keep them to Resume.
+	OutMode OutMode
+	// Holder describes the run in OutDir's lock file; empty: the process's arguments.
+	Holder string
+
+	// model, if set, is trained instead of a model built from the recipe (Finetune's
+	// second fastai phase continues the first's).
+	model nn.Module
 }
 
 // Run is a built recipe: data, model, optimizer and trainer, ready to Fit.
@@ -49,19 +58,43 @@ type Run struct {
 	Trainer   *train.Trainer    // nil for second-order optimizers
 	EMA       *average.EMA      // nil without averaging.ema
 	SWA       *average.SWA      // nil without averaging.swa_start
+	Transfer  *TransferReport   // nil without a transfer section
 
 	opts          Options
+	out           *OutDir // the claimed OutDir; nil without one
 	stepsPerEpoch int
 	best          *train.KeepBest
 	stop          *train.EarlyStopping
 }
 
-// Build validates the recipe, loads its data and builds model, optimizer, schedule,
-// averaging and trainer. Close the run when done.
-func (r Recipe) Build(opts Options) (*Run, error) {
+// Build validates the recipe, claims Options.OutDir (ClaimOutDir: locked for this run
+// until Close, an earlier run's files refused, removed or kept by Options.OutMode), loads
+// its data and builds model, optimizer, schedule, averaging and trainer. Close the run
+// when done.
+func (r Recipe) Build(opts Options) (run *Run, err error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
+	var out *OutDir
+	if opts.OutDir != "" {
+		if out, err = ClaimOutDir(opts.OutDir, opts.OutMode, opts.Holder); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				out.Release()
+			}
+		}()
+	}
+	run, err = r.build(opts)
+	if err != nil {
+		return nil, err
+	}
+	run.out = out
+	return run, nil
+}
+
+func (r Recipe) build(opts Options) (*Run, error) {
 	s := opts.Splits
 	if s == nil {
 		var err error
@@ -73,11 +106,11 @@ func (r Recipe) Build(opts Options) (*Run, error) {
 		return nil, errNoTrain
 	}
 	st := r.streams()
-	m, err := r.Model.build(s.Train.Shape(), s.Train.Classes(), st.init)
+	m, tr, err := r.buildModel(s, st, opts)
 	if err != nil {
 		return nil, err
 	}
-	run := &Run{Recipe: r, Data: s, Model: m, opts: opts}
+	run := &Run{Recipe: r, Data: s, Model: m, Transfer: tr, opts: opts}
 	run.stepsPerEpoch = (s.Train.Len() + r.Batch - 1) / r.Batch
 	if r.Optim.SecondOrder() {
 		return run, nil
@@ -86,9 +119,9 @@ func (r Recipe) Build(opts Options) (*Run, error) {
 		return nil, invalidf("recipe: %w", err)
 	}
 	if run.Schedule, err = r.NewSchedule(run.stepsPerEpoch); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %d training examples in batches of %d make %d step(s) per epoch", err, s.Train.Len(), r.Batch, run.stepsPerEpoch)
 	}
-	obj, err := r.newObjective(m, st.data)
+	obj, err := r.newObjective(m, s.Train.Shape(), st.data)
 	if err != nil {
 		return nil, err
 	}
@@ -157,21 +190,39 @@ func (run *Run) addAveraging(cbs *[]train.Callback) error {
 	return nil
 }
 
-// Close releases the trainer's loader workers.
+// Close releases the trainer's loader workers and the output folder's lock.
 func (run *Run) Close() error {
+	err := run.out.Release()
+	run.out = nil
 	if run.Trainer == nil {
-		return nil
+		return err
 	}
-	return run.Trainer.Close()
+	if terr := run.Trainer.Close(); terr != nil {
+		return terr
+	}
+	return err
 }
 
 // Resume restores the training state saved in dir by an earlier Fit of the same recipe
-// (its checkpoint.safetensors), so that Fit continues from the next epoch.
+// (its checkpoint.safetensors), so that Fit continues from the next epoch. The run's
+// recipe may differ from the checkpoint's only as ResumeRecipe allows (more epochs,
+// threads, a lower lr after a non-finite stop); such changes are recorded in the next
+// metrics record, others are refused with a *ResumeError.
 func (run *Run) Resume(dir string) error {
 	if run.Trainer == nil {
 		return fmt.Errorf("recipe: optim %s runs cannot be resumed", run.Recipe.Optim.Name)
 	}
-	return run.Trainer.LoadState(dir)
+	changed, err := run.checkResume(dir)
+	if err != nil {
+		return err
+	}
+	if err := run.Trainer.LoadState(dir); err != nil {
+		return err
+	}
+	if len(changed) > 0 {
+		run.Trainer.NoteResume(changed)
+	}
+	return nil
 }
 
 // Metrics are a model's loss and accuracy on one split.
@@ -216,7 +267,9 @@ type Result struct {
 	Averaged         []Averaged `json:"averaged,omitempty"`
 	// SecondOrder holds the extra figures of a Newton/BFGS/L-BFGS run.
 	SecondOrder *SecondOrderResult `json:"second_order,omitempty"`
-	Recipe      Recipe             `json:"recipe"`
+	// Transfer is the fine-tuning report (load, freeze, per-group learning rates).
+	Transfer *TransferReport `json:"transfer,omitempty"`
+	Recipe   Recipe          `json:"recipe"`
 }
 
 // evaluate returns the model's metrics on ds (nil for no set) with the run's threads.
@@ -272,7 +325,7 @@ func (run *Run) newResult(epochs int, secs float64) *Result {
 	n := float64(epochs * run.Data.Train.Len())
 	return &Result{Model: run.Recipe.Model.Name, Data: run.Data.Name, Params: nn.NumParams(run.Model), Epochs: epochs,
 		Threads: run.Recipe.Threads, Kernel: kernel.Name(), TrainSeconds: secs, SamplesPerSecond: n / math.Max(secs, 1e-9),
-		Recipe: run.Recipe}
+		Recipe: run.Recipe, Transfer: run.Transfer}
 }
 
 // evaluateFinal fills the validation and test metrics of the final weights.

@@ -40,10 +40,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/temperml/temper/checkpoint"
 	"github.com/temperml/temper/ensemble"
+	"github.com/temperml/temper/internal/fsafe"
 	"github.com/temperml/temper/lrfind"
 	"github.com/temperml/temper/recipe"
 )
@@ -425,7 +425,7 @@ func ParsePlan(b []byte) (*Plan, error) {
 
 // ReadPlan reads and parses the plan file at path.
 func ReadPlan(path string) (*Plan, error) {
-	b, err := readBounded(path, 64<<20)
+	b, err := fsafe.ReadFile(path, 64<<20)
 	if err != nil {
 		return nil, fmt.Errorf("scaleout: %w", err)
 	}
@@ -434,20 +434,4 @@ func ReadPlan(path string) (*Plan, error) {
 		return nil, fmt.Errorf("scaleout: %s: %w", path, err)
 	}
 	return p, nil
-}
-
-func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
-	}
-	return b, nil
 }

@@ -423,11 +423,15 @@ func (w *worker) runMember(ctx context.Context, d *Done) error {
 		}
 	}
 	up := &uploader{w: w, ctx: context.WithoutCancel(ctx), out: out} // a stopping pod still saves its epoch
-	build := func() (*recipe.Run, error) {
-		run, err := r.Build(recipe.Options{OutDir: out, Callbacks: append(slices.Clone(w.cbs), up)})
+	build := func(mode recipe.OutMode) (*recipe.Run, error) {
+		run, err := r.Build(recipe.Options{OutDir: out, OutMode: mode, Callbacks: append(slices.Clone(w.cbs), up)})
 		return run, usageIfInvalid(err)
 	}
-	run, err := build()
+	mode := recipe.OutNew
+	if from != "" {
+		mode = recipe.OutResume // the downloaded checkpoint is this item's own run
+	}
+	run, err := build(mode)
 	if err != nil {
 		return err
 	}
@@ -438,8 +442,7 @@ func (w *worker) runMember(ctx context.Context, d *Done) error {
 			// fail the item on every retry: train from the start instead.
 			fmt.Fprintf(w.log, "item %d: cannot resume from %s (%v); training from the start\n", w.i, from, err)
 			run.Close()
-			os.Remove(filepath.Join(out, train.StateFile))
-			if run, err = build(); err != nil {
+			if run, err = build(recipe.OutOverwrite); err != nil { // removes the bad checkpoint
 				return err
 			}
 			from = ""

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/temperml/temper/checkpoint"
+	"github.com/temperml/temper/internal/fsafe"
 	"github.com/temperml/temper/nn"
 	"github.com/temperml/temper/rng"
 	"github.com/temperml/temper/schedule"
@@ -117,21 +117,103 @@ func (t *Trainer) SaveState(dir string) error {
 // ReadMeta returns the user metadata (Config.Meta) stored in dir's training state, so a
 // caller can rebuild the same model and optimizer before LoadState.
 func ReadMeta(dir string) (map[string]string, error) {
-	f, err := checkpoint.Load(filepath.Join(dir, StateFile))
+	info, err := ReadStateInfo(dir)
+	if err != nil {
+		return nil, err
+	}
+	return info.Meta, nil
+}
+
+// StateInfo is what a training state says about its run without loading it into a
+// trainer.
+type StateInfo struct {
+	// Epoch is the number of completed epochs the state holds.
+	Epoch int
+	// NonFinite, if not empty, says that the run continued from this state stopped on a
+	// non-finite loss (the NonFiniteError's message).
+	NonFinite string
+	// Stopped: a callback (early stopping) ended the run at Epoch.
+	Stopped bool
+	// Meta is the user metadata (Config.Meta).
+	Meta map[string]string
+}
+
+// ReadStateInfo reads dir's training state and checks its metadata for consistency.
+func ReadStateInfo(dir string) (*StateInfo, error) {
+	path := filepath.Join(dir, StateFile)
+	f, err := checkpoint.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("train: resume: %w", err)
 	}
 	if f.Meta["format"] != stateFormat {
 		return nil, fmt.Errorf("train: resume: %s is not a temper training state (format %q, want %q)",
-			filepath.Join(dir, StateFile), f.Meta["format"], stateFormat)
+			path, f.Meta["format"], stateFormat)
 	}
-	out := map[string]string{}
+	epoch, _, _, err := stateCounts(f)
+	if err != nil {
+		return nil, fmt.Errorf("train: resume from %s: %v", path, err)
+	}
+	info := &StateInfo{Epoch: epoch, NonFinite: f.Meta[nonFiniteKey], Stopped: f.Meta["stopped"] == "true", Meta: map[string]string{}}
 	for k, v := range f.Meta {
 		if strings.HasPrefix(k, "user.") {
-			out[strings.TrimPrefix(k, "user.")] = v
+			info.Meta[strings.TrimPrefix(k, "user.")] = v
 		}
 	}
-	return out, nil
+	return info, nil
+}
+
+// nonFiniteKey marks a state whose run went on to a non-finite loss.
+const nonFiniteKey = "stopped_nonfinite"
+
+// stateCounts reads and cross-checks the epoch, global step and history of a state: the
+// history holds one record per completed epoch, numbered 1..epoch, with non-decreasing
+// global steps ending at global_step.
+func stateCounts(f *checkpoint.File) (epoch, step int, hist []EpochRecord, err error) {
+	epoch, err = strconv.Atoi(f.Meta["epoch"])
+	if err != nil || epoch < 0 {
+		return 0, 0, nil, fmt.Errorf("epoch: %q is not an epoch count", f.Meta["epoch"])
+	}
+	step, err = strconv.Atoi(f.Meta["global_step"])
+	if err != nil || step < 0 {
+		return 0, 0, nil, fmt.Errorf("global_step: %q is not a step count", f.Meta["global_step"])
+	}
+	if err := json.Unmarshal([]byte(f.Meta["history"]), &hist); err != nil {
+		return 0, 0, nil, fmt.Errorf("history: %v", err)
+	}
+	if len(hist) != epoch {
+		return 0, 0, nil, fmt.Errorf("metadata says epoch %d but the history holds %d epochs (edited or corrupt)", epoch, len(hist))
+	}
+	prev := 0
+	for i, h := range hist {
+		if h.Epoch != i+1 || h.GlobalStep < prev {
+			return 0, 0, nil, fmt.Errorf("history record %d (epoch %d, global step %d) is out of order (edited or corrupt)", i+1, h.Epoch, h.GlobalStep)
+		}
+		prev = h.GlobalStep
+	}
+	if epoch > 0 && prev != step {
+		return 0, 0, nil, fmt.Errorf("global_step %d, but the history ends at step %d (edited or corrupt)", step, prev)
+	}
+	return epoch, step, hist, nil
+}
+
+// MarkNonFinite records in dir's training state (if there is one) that the run going on
+// from it stopped on a non-finite loss, so a resume may lower the learning rate
+// (recipe.ResumeRecipe). The state itself is unchanged; the file is rewritten atomically.
+func MarkNonFinite(dir string, cause error) error {
+	path := filepath.Join(dir, StateFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	f, err := checkpoint.Load(path)
+	if err != nil {
+		return err
+	}
+	named := make([]checkpoint.Named, len(f.Names))
+	for i, n := range f.Names {
+		named[i] = checkpoint.Named{Name: n, T: f.Tensors[n]}
+	}
+	f.Meta[nonFiniteKey] = cause.Error()
+	return checkpoint.Save(path, named, f.Meta)
 }
 
 // LoadState restores a state written by SaveState into t, whose model and optimizer must
@@ -149,6 +231,9 @@ func (t *Trainer) LoadState(dir string) error {
 	if f.Meta["format"] != stateFormat {
 		return bad("format", fmt.Errorf("got %q, want %q", f.Meta["format"], stateFormat))
 	}
+	if err := f.CheckFinite(path, "model.", "optim."); err != nil {
+		return fmt.Errorf("train: resume: %w", err)
+	}
 	model := map[string]*tensor.Tensor{}
 	opt := map[string]*tensor.Tensor{}
 	for name, tt := range f.Tensors {
@@ -165,13 +250,9 @@ func (t *Trainer) LoadState(dir string) error {
 	if err := t.Optimizer.LoadState(opt); err != nil {
 		return bad("optimizer", err)
 	}
-	epoch, err := strconv.Atoi(f.Meta["epoch"])
-	if err != nil || epoch < 0 {
-		return bad("epoch", fmt.Errorf("%q is not an epoch count", f.Meta["epoch"]))
-	}
-	gs, err := strconv.Atoi(f.Meta["global_step"])
-	if err != nil || gs < 0 {
-		return bad("global_step", fmt.Errorf("%q is not a step count", f.Meta["global_step"]))
+	epoch, gs, hist, err := stateCounts(f)
+	if err != nil {
+		return fmt.Errorf("train: resume from %s: %v", path, err)
 	}
 	secs, _ := strconv.ParseFloat(f.Meta["train_seconds"], 64)
 	decode := func(s string, dst *rng.Stream) error {
@@ -199,10 +280,6 @@ func (t *Trainer) LoadState(dir string) error {
 	}
 	if err := t.loadCallbacks(f); err != nil {
 		return bad("callbacks", err)
-	}
-	var hist []EpochRecord
-	if err := json.Unmarshal([]byte(f.Meta["history"]), &hist); err != nil {
-		return bad("history", err)
 	}
 	if p := schedule.FindPlateau(t.Config.Schedule); p != nil {
 		var ps schedule.PlateauState
@@ -266,31 +343,40 @@ func (t *Trainer) loadCallbacks(f *checkpoint.File) error {
 	return nil
 }
 
-// openMetrics (re)writes dir/metrics.jsonl with the records so far and returns it open
-// for appending.
-func openMetrics(dir string, hist []EpochRecord) (io.WriteCloser, error) {
+// metricsLog is dir/metrics.jsonl: rewritten atomically with the checkpoint's records
+// when a run starts or resumes (so the records of epochs after the checkpoint, which a
+// kill between the append and the checkpoint may leave, are dropped), then appended one
+// whole line per epoch with one write and an fsync.
+type metricsLog struct{ path string }
+
+func openMetrics(dir string, hist []EpochRecord) (*metricsLog, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	f, err := os.Create(filepath.Join(dir, MetricsFile))
-	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+	m := &metricsLog{path: filepath.Join(dir, MetricsFile)}
+	if _, err := os.Stat(m.path); len(hist) == 0 && err != nil {
+		return m, nil // created by the first record
 	}
+	var b []byte
 	for i := range hist {
-		if err := writeRecord(f, &hist[i]); err != nil {
-			f.Close()
-			return nil, err
+		line, err := json.Marshal(&hist[i])
+		if err != nil {
+			return nil, fmt.Errorf("train: metrics: %w", err)
 		}
+		b = append(append(b, line...), '\n')
 	}
-	return f, nil
+	if err := fsafe.WriteBytes(m.path, b); err != nil {
+		return nil, fmt.Errorf("train: metrics: %w", err)
+	}
+	return m, nil
 }
 
-func writeRecord(w io.Writer, rec *EpochRecord) error {
+func (m *metricsLog) write(rec *EpochRecord) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
-	if _, err := w.Write(append(b, '\n')); err != nil {
+	if err := fsafe.AppendLine(m.path, append(b, '\n')); err != nil {
 		return fmt.Errorf("train: write metrics: %w", err)
 	}
 	return nil

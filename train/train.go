@@ -33,7 +33,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strings"
 	"time"
@@ -69,6 +68,26 @@ func (e *NonFiniteError) Error() string {
 }
 
 func (e *NonFiniteError) Unwrap() error { return ErrNonFinite }
+
+// ErrNonFiniteWeights is wrapped by the error of Fit when a parameter or buffer holds NaN
+// or ±Inf at an epoch end (checked before the epoch's checkpoint is written, so the
+// checkpoint on disk stays the last finite one).
+var ErrNonFiniteWeights = errors.New("non-finite weights")
+
+// InterruptedError is returned by Fit when its context is cancelled: training stopped
+// after step Step of epoch Epoch+1, and the state of the last completed epoch (Epoch; 0:
+// none) is what the checkpoint holds. It wraps the context's error.
+type InterruptedError struct {
+	Epoch, Step int
+	Err         error
+}
+
+func (e *InterruptedError) Error() string {
+	return fmt.Sprintf("train: interrupted in epoch %d after %d steps (%v)", e.Epoch+1, e.Step, e.Err)
+}
+
+// Unwrap returns the context's error.
+func (e *InterruptedError) Unwrap() error { return e.Err }
 
 // Sets are the data of a run. Train is required; Val and Test may be nil.
 type Sets struct {
@@ -145,6 +164,9 @@ type EpochRecord struct {
 	TrainEvalAcc     float64 `json:"train_eval_accuracy,omitempty"`
 	TrainSeconds     float64 `json:"train_seconds"`
 	SamplesPerSecond float64 `json:"samples_per_second"`
+	// ResumeChanges lists the recipe changes applied when the run was resumed before this
+	// epoch ("epochs: 2 → 4"); see Trainer.NoteResume.
+	ResumeChanges []string `json:"resume_changes,omitempty"`
 }
 
 // Trainer holds what a run needs. Build one with New.
@@ -165,7 +187,12 @@ type Trainer struct {
 	trainSecs  float64
 	stopReq    bool // a callback returned ErrStop during the current epoch
 	stopped    bool
+	note       []string // resume changes for the next epoch record
 }
+
+// NoteResume records changes made to the run on resume (e.g. "epochs: 2 → 4"); the next
+// epoch record (metrics.jsonl, History) carries them as ResumeChanges.
+func (t *Trainer) NoteResume(changes []string) { t.note = changes }
 
 // New validates the configuration and returns a Trainer whose data order is drawn from
 // r. Model and optimizer must already be built; their random streams are part of the
@@ -457,20 +484,35 @@ func (t *Trainer) Fit(ctx context.Context) error {
 		return err
 	}
 	nn.SetTraining(t.Model, true)
-	var metrics io.WriteCloser
+	var metrics *metricsLog
 	if cfg.OutDir != "" {
 		var err error
 		if metrics, err = openMetrics(cfg.OutDir, t.history); err != nil {
 			return err
 		}
-		defer metrics.Close()
 	}
 	for t.epoch < cfg.Epochs {
 		t.stopReq = false
 		rec, err := t.runEpoch(ctx)
 		if err != nil {
+			var nf *NonFiniteError
+			if errors.As(err, &nf) && cfg.OutDir != "" {
+				if merr := MarkNonFinite(cfg.OutDir, err); merr != nil {
+					return fmt.Errorf("%w (and marking the checkpoint failed: %v)", err, merr)
+				}
+			}
 			return err
 		}
+		if err := CheckFinite(t.Model); err != nil {
+			err = fmt.Errorf("train: after epoch %d: %w; lower the learning rate or check the data", t.epoch+1, err)
+			if cfg.OutDir != "" {
+				if merr := MarkNonFinite(cfg.OutDir, err); merr != nil {
+					return fmt.Errorf("%w (and marking the checkpoint failed: %v)", err, merr)
+				}
+			}
+			return err
+		}
+		rec.ResumeChanges, t.note = t.note, nil
 		if err := t.evaluate(rec); err != nil {
 			return err
 		}
@@ -486,7 +528,7 @@ func (t *Trainer) Fit(ctx context.Context) error {
 		t.stopped = t.stopReq
 		t.history = append(t.history, *rec)
 		if metrics != nil {
-			if err := writeRecord(metrics, rec); err != nil {
+			if err := metrics.write(rec); err != nil {
 				return err
 			}
 		}
@@ -533,7 +575,7 @@ func (t *Trainer) runEpoch(ctx context.Context) (*EpochRecord, error) {
 	for b := range t.loader.Batches() {
 		if err := ctx.Err(); err != nil {
 			t.loader.Close()
-			return nil, err
+			return nil, &InterruptedError{Epoch: t.epoch, Step: step, Err: err}
 		}
 		l, c, err := t.Step(b.X, b.Y)
 		if err != nil {
@@ -598,6 +640,7 @@ type epochJSON struct {
 	TrainEvalAcc     jsonFloat  `json:"train_eval_accuracy,omitempty"`
 	TrainSeconds     jsonFloat  `json:"train_seconds"`
 	SamplesPerSecond jsonFloat  `json:"samples_per_second"`
+	ResumeChanges    []string   `json:"resume_changes,omitempty"`
 }
 
 // optional is nil (field left out) for NaN, "not evaluated".
@@ -626,6 +669,7 @@ func (r EpochRecord) MarshalJSON() ([]byte, error) {
 		TestLoss: optional(r.TestLoss), TestAccuracy: optional(r.TestAccuracy),
 		TrainEvalLoss: jsonFloat(r.TrainEvalLoss), TrainEvalAcc: jsonFloat(r.TrainEvalAcc),
 		TrainSeconds: jsonFloat(r.TrainSeconds), SamplesPerSecond: jsonFloat(r.SamplesPerSecond),
+		ResumeChanges: r.ResumeChanges,
 	})
 }
 
@@ -643,6 +687,7 @@ func (r *EpochRecord) UnmarshalJSON(b []byte) error {
 		TestLoss: fromOptional(j.TestLoss), TestAccuracy: fromOptional(j.TestAccuracy),
 		TrainEvalLoss: float64(j.TrainEvalLoss), TrainEvalAcc: float64(j.TrainEvalAcc),
 		TrainSeconds: float64(j.TrainSeconds), SamplesPerSecond: float64(j.SamplesPerSecond),
+		ResumeChanges: j.ResumeChanges,
 	}
 	return nil
 }

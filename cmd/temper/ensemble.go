@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -44,7 +45,7 @@ Every run flag of 'temper train' applies, with the same defaults; weight averagi
 
 func newEnsembleTrainCmd() *cobra.Command {
 	var out string
-	var quiet bool
+	var quiet, overwrite bool
 	var rf *runFlags
 	var ef *ensembleFlags
 	e := new(recipe.Ensemble)
@@ -74,10 +75,10 @@ OUT receives OUT/member-I/ (a 'temper train' folder) and OUT/ensemble.json.`,
 			if out == "" {
 				out = filepath.Join("runs", "ensemble-"+r.Model.Name)
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			stdout := cmd.OutOrStdout()
-			opts := recipe.EnsembleOptions{OutDir: out, Log: stdout}
+			opts := recipe.EnsembleOptions{OutDir: out, Log: stdout, OutMode: outMode(overwrite)}
 			if !quiet {
 				opts.Callbacks = func(_, workers int) []train.Callback {
 					if workers > 1 {
@@ -105,6 +106,7 @@ OUT receives OUT/member-I/ (a 'temper train' folder) and OUT/ensemble.json.`,
 	f.IntVar(&e.Parallel, "parallel", e.Parallel, "at most this many members at once (0 = min(threads, members), limited by memory)")
 	f.StringVar(&out, "out", "", "output folder (default runs/ensemble-MODEL)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	f.BoolVar(&overwrite, "overwrite", false, "replace the results of an earlier run in --out (removed before training)")
 	return cmd
 }
 
@@ -163,7 +165,7 @@ func parseFloats(s string) ([]float64, error) {
 
 func newEnsembleSnapshotCmd() *cobra.Command {
 	var out string
-	var quiet bool
+	var quiet, overwrite bool
 	var rf *runFlags
 	sn := recipe.DefaultSnapshot(recipe.Default())
 	cmd := &cobra.Command{
@@ -189,10 +191,10 @@ predict'), metrics.jsonl, checkpoint.safetensors (the training state) and ensemb
 			if out == "" {
 				out = filepath.Join("runs", "snapshot-"+r.Model.Name)
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			stdout := cmd.OutOrStdout()
-			opts := recipe.Options{OutDir: out, Log: stdout}
+			opts := recipe.Options{OutDir: out, Log: stdout, OutMode: outMode(overwrite)}
 			if !quiet {
 				opts.Callbacks = []train.Callback{train.NewProgress(cmd.ErrOrStderr())}
 			}
@@ -211,6 +213,7 @@ predict'), metrics.jsonl, checkpoint.safetensors (the training state) and ensemb
 	f.IntVar(&sn.Keep, "keep", sn.Keep, "ensemble the last M snapshots (0 = all)")
 	f.StringVar(&out, "out", "", "output folder (default runs/snapshot-MODEL)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar or per-epoch lines")
+	f.BoolVar(&overwrite, "overwrite", false, "replace the results of an earlier run in --out (removed before training)")
 	return cmd
 }
 

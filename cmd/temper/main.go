@@ -10,7 +10,8 @@
 //
 // Run `temper help` or `temper CMD --help` for the flags. Exit codes (package exitcode):
 // 0 success, 1 a failure while running (missing data, I/O), 2 bad usage (unknown flag,
-// out-of-range value), 3 a diverged run (non-finite loss).
+// out-of-range value), 3 a diverged run (non-finite loss), 130 and 143 a run stopped by
+// SIGINT and SIGTERM.
 package main
 
 import (
@@ -73,6 +74,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return 0
 	}
 	fmt.Fprintf(stderr, "temper: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+	var xe exitError
+	if errors.As(err, &xe) {
+		return xe.code
+	}
 	if code, ok := exitCode(err); ok {
 		return code
 	}

@@ -109,7 +109,7 @@ func TestTrainEvalResume(t *testing.T) {
 		t.Fatalf("eval says %q, training said %s", evalOut, m[1])
 	}
 	code, _, stderr = runCLI("train", "--resume", dir, "--epochs", "2", "--lr", "0.1", "-q")
-	if code != 2 || !strings.Contains(stderr, "--lr 0.2 → 0.1") || !strings.Contains(stderr, "only --epochs and --threads") {
+	if code != 2 || !strings.Contains(stderr, "--lr 0.2 → 0.1") || !strings.Contains(stderr, "only more --epochs, --threads") {
 		t.Fatalf("resume with another lr: exit %d, stderr %q; want 2 naming the difference", code, stderr)
 	}
 	code, out, stderr = runCLI("train", "--resume", dir, "--epochs", "2", "-q")

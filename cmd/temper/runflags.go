@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,7 @@ const (
 	batchFlags                           // --batch, --label-smoothing
 	trainingFlags                        // --epochs, --schedule, --augment, --l1, ...
 	averagingFlags                       // --ema, --swa-*
+	transferFlags                        // --from, --strategy, --freeze*, --lr-slice, ... (finetune)
 	runFlagsAll    = dataFlags | modelFlags | optimFlags | batchFlags | trainingFlags | averagingFlags
 )
 
@@ -57,6 +59,12 @@ func addRunFlags(f *pflag.FlagSet, groups flagGroup, adjust ...func(*recipe.Reci
 			f.BoolVar(v, name, *v, usage)
 		case *uint64:
 			f.Uint64Var(v, name, *v, usage)
+		case *[]int:
+			f.IntSliceVar(v, name, *v, usage)
+		case *[]string:
+			f.StringSliceVar(v, name, *v, usage)
+		case *[]float64:
+			f.Float64SliceVar(v, name, *v, usage)
 		}
 		rf.paths[name] = path
 	}
@@ -68,7 +76,26 @@ func addRunFlags(f *pflag.FlagSet, groups flagGroup, adjust ...func(*recipe.Reci
 		add(&r.Data.TrainSize, "train-size", "data.train_size", "use the first N training examples only (0 = all)")
 		add(&r.Data.ValFraction, "val-fraction", "data.val_fraction", "hold out this stratified fraction of the training examples for validation (steers plateau schedules, early stopping, model_best)")
 		add(&r.Data.ValSize, "val-size", "data.val_size", "hold out N stratified training examples for validation (instead of --val-fraction)")
-		add(&r.Data.Normalize, "normalize", "data.normalize", "input normalization: per-channel (training split's mean/std, stored with the model) or none; default none for MNIST, per-channel otherwise")
+		add(&r.Data.Normalize, "normalize", "data.normalize", "input normalization: per-channel (training split's mean/std, stored with the model) or none; default none for MNIST, per-channel otherwise (finetune: source, the pretrained model's)")
+		add(&r.Data.Classes, "classes", "data.classes", "keep only these labels of the data, relabelled in this order (e.g. 5,6,7,8,9)")
+		add(&r.Data.LabelsPerClass, "labels-per-class", "data.labels_per_class", "keep a stratified, seeded subset of N training examples per class (0 = all)")
+	}
+	if groups&transferFlags != 0 {
+		if r.Transfer == nil {
+			r.Transfer = &recipe.Transfer{Strategy: "head"}
+		}
+		t := r.Transfer
+		add(&t.From, "from", "transfer.from", "pretrained weights: zoo:NAME (temper zoo list) or a model file / PyTorch state dict (.safetensors)")
+		add(&t.Strategy, "strategy", "transfer.strategy", "what to train: probe (linear probe on cached features), head, last:K (the last K layer groups too), full (all, at lr-slice [lr/10, lr]), fastai (fine_tune: 1 head epoch, then all at slice(lr/200, lr/2)), custom (--freeze-to/--freeze)")
+		add(&t.FreezeTo, "freeze-to", "transfer.freeze_to", "freeze the first N layer groups (stem, stages, head)")
+		add(&t.Freeze, "freeze", "transfer.freeze", "freeze parameters whose dotted name matches these patterns (prefix or glob, e.g. layer1,layer2.*.conv1.weight)")
+		add(&t.TrainBN, "train-bn", "transfer.train_bn", "keep BatchNorm γ/β of the frozen part trainable (fastai's train_bn; running statistics stay frozen)")
+		add(&t.LRSlice, "lr-slice", "transfer.lr_slice", "LO,HI: learning rates spread geometrically from the first layer group (LO) to the head (HI) (fastai's slice)")
+		add(&t.LayerDecay, "layer-decay", "transfer.layer_decay", "layer-wise learning-rate decay D: group i of L+1 trains at lr·D^(L−i) (timm; 0 = off)")
+		add(&t.KeepHead, "keep-head", "transfer.keep_head", "load the source's classifier too (same classes only) instead of a new one")
+		add(&t.AllowPartial, "allow-partial", "transfer.allow_partial", "accept a load that misses tensors or has unexpected ones (reported)")
+		add(&t.ReinitMismatched, "reinit-mismatched", "transfer.reinit_mismatched", "keep the fresh initialization of tensors whose shape differs from the file's (reported) instead of failing")
+		add(&t.FreezeEpochs, "freeze-epochs", "transfer.freeze_epochs", "fastai strategy: epochs of the head-only phase (default 1)")
 	}
 	if groups&modelFlags != 0 {
 		add(&r.Model.Name, "model", "model.name", "model: "+strings.Join(nn.ModelNames(), ", "))
@@ -184,7 +211,38 @@ func (rf *runFlags) usage(err error) error {
 		}
 	}
 	msg = strings.ReplaceAll(msg, "set data.val_fraction or data.val_size", "add --val-fraction F or --val-size N")
-	return usageError{fmt.Errorf("%s", msg)}
+	return usageError{fmt.Errorf("%s", rf.flagNames(msg))}
+}
+
+// flagNames replaces the recipe JSON paths that name run flags in msg ("without
+// averaging.ema") by the flags ("without --ema"), longest paths first, whole words only.
+func (rf *runFlags) flagNames(msg string) string {
+	type pf struct{ path, flag string }
+	var ps []pf
+	for name, path := range rf.paths {
+		if strings.Contains(path, ".") || strings.Contains(path, "_") {
+			ps = append(ps, pf{path, "--" + name})
+		}
+	}
+	slices.SortFunc(ps, func(a, b pf) int { return len(b.path) - len(a.path) })
+	word := func(b byte) bool { return b == '_' || b == '.' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' }
+	for _, p := range ps {
+		for i := 0; ; {
+			j := strings.Index(msg[i:], p.path)
+			if j < 0 {
+				break
+			}
+			j += i
+			end := j + len(p.path)
+			if (j > 0 && word(msg[j-1])) || (end < len(msg) && word(msg[end]) && msg[end] != '.') {
+				i = end
+				continue
+			}
+			msg = msg[:j] + p.flag + msg[end:]
+			i = j + len(p.flag)
+		}
+	}
+	return msg
 }
 
 // fmtFloat formats a float exactly (shortest representation).

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
@@ -20,7 +19,7 @@ import (
 
 func newTrainCmd() *cobra.Command {
 	var out, resume, cpuprofile string
-	var quiet bool
+	var quiet, overwrite bool
 	var rf *runFlags
 	var metrics *string
 	cmd := &cobra.Command{
@@ -42,19 +41,33 @@ test set, which is evaluated once at the end (every epoch with --test-each-epoch
 The output folder receives model.safetensors (PyTorch state_dict names, with the recipe,
 class names and normalization as metadata), metrics.jsonl (one JSON record per epoch),
 summary.json and checkpoint.safetensors (the whole training state, written atomically
-after every epoch; continue with --resume DIR).`,
+after every epoch; continue with --resume DIR).
+
+An output folder belongs to one run at a time: it is locked while the run goes on (a
+second run on it fails at once, naming the first), and a folder holding another run's
+results is refused unless --overwrite (which removes them first) or --resume. On resume
+only more --epochs, --threads, and a lower --lr after a non-finite loss may differ from
+the saved run. SIGINT or SIGTERM stops at the next step, keeps the last epoch's
+checkpoint and prints the command that resumes it (exit 130 or 143).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := rf.resolve()
 			if err != nil {
 				return err
 			}
+			mode := recipe.OutNew
+			if overwrite {
+				mode = recipe.OutOverwrite
+			}
 			if resume != "" {
+				if overwrite {
+					return usagef("--overwrite and --resume exclude each other: --resume continues the run in its folder")
+				}
 				if r, err = resumeRecipe(resume, rf, r); err != nil {
 					return err
 				}
-				if !cmd.Flags().Changed("out") {
-					out = resume
+				if !cmd.Flags().Changed("out") || filepath.Clean(out) == filepath.Clean(resume) {
+					out, mode = resume, recipe.OutResume
 				}
 			}
 			if out == "" {
@@ -75,67 +88,71 @@ after every epoch; continue with --resume DIR).`,
 			if err != nil {
 				return err
 			}
-			return trainRun(cmd.Context(), r, out, resume, cbs, cmd.OutOrStdout())
+			err = trainRun(cmd.Context(), r, runTarget{out: out, resume: resume, mode: mode}, cbs, cmd.OutOrStdout())
+			var oe *recipe.OutDirError
+			if errors.Is(err, recipe.ErrInvalid) && !errors.As(err, &oe) {
+				return rf.usage(err) // name the flags, not the recipe's fields
+			}
+			return err
 		},
 	}
 	rf = addRunFlags(cmd.Flags(), runFlagsAll)
 	f := cmd.Flags()
 	f.StringVar(&out, "out", "", "output folder (default runs/MODEL)")
-	f.StringVar(&resume, "resume", "", "continue the run saved in this folder (only --epochs and --threads may change)")
+	f.StringVar(&resume, "resume", "", "continue the run saved in this folder (only more --epochs, --threads, and a lower --lr after a non-finite loss may change)")
+	f.BoolVar(&overwrite, "overwrite", false, "replace the results of an earlier run in --out (they are removed before training)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar or per-epoch lines")
 	f.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile (go tool pprof) of the run to this file")
 	metrics = addMetricsFormat(f)
 	return cmd
 }
 
-// resumeRecipe returns the recipe saved in dir's checkpoint, with --epochs and --threads
-// applied if given. Any other run flag given must agree with the saved recipe.
+// resumeRecipe returns the recipe saved in dir's checkpoint with the allowed changes
+// of the flags given (recipe.ResumeRecipe); every refused difference is listed by flag.
 func resumeRecipe(dir string, rf *runFlags, fromFlags recipe.Recipe) (recipe.Recipe, error) {
-	saved, err := recipe.ReadCheckpointRecipe(dir)
-	if err != nil {
-		return saved, err
-	}
-	given := rf.given()
-	if given["epochs"] {
-		saved.Epochs = fromFlags.Epochs
-	}
-	if given["threads"] {
-		saved.Threads = fromFlags.Threads
-	}
-	var differ []string
-	for _, d := range recipe.Diff(saved, fromFlags) {
-		if path, _, _ := strings.Cut(d, ":"); given[path] {
-			differ = append(differ, rf.flagOf(path)+" "+strings.TrimPrefix(d, path+": "))
+	r, err := recipe.ResumeRecipe(dir, fromFlags, rf.given())
+	var re *recipe.ResumeError
+	switch {
+	case errors.As(err, &re):
+		var differ []string
+		for _, c := range re.Differs {
+			differ = append(differ, fmt.Sprintf("%s %s → %s (%s)", rf.flagOf(c.Path), c.Saved, c.Given, c.Why))
 		}
-	}
-	if len(differ) > 0 {
-		return saved, usagef("--resume %s: the run was saved with other settings (%s); only --epochs and --threads may change on resume",
+		return r, usagef("--resume %s: the run was saved with other settings: %s; only more --epochs, --threads, and a lower --lr after a non-finite loss may change on resume",
 			dir, strings.Join(differ, "; "))
+	case errors.Is(err, recipe.ErrInvalid):
+		return r, rf.usage(err)
 	}
-	if err := saved.Validate(); err != nil {
-		return saved, rf.usage(err)
-	}
-	return saved, nil
+	return r, err
 }
 
-// trainRun builds and fits the recipe, printing what it does.
-func trainRun(ctx context.Context, r recipe.Recipe, out, resume string, cbs []train.Callback, stdout io.Writer) error {
+// runTarget is where a run writes and what it continues.
+type runTarget struct {
+	out, resume string
+	mode        recipe.OutMode
+}
+
+// trainRun builds and fits the recipe, printing what it does. SIGINT and SIGTERM stop
+// it at the next step (a second signal kills at once): it prints what was kept and the
+// command to resume, and returns an exitError with 130 or 143.
+func trainRun(ctx context.Context, r recipe.Recipe, t runTarget, cbs []train.Callback, stdout io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	ctx, sig, stop := notifySignals(ctx)
 	defer stop()
-	opts := recipe.Options{OutDir: out, Log: stdout, Callbacks: cbs}
+	out := t.out
+	opts := recipe.Options{OutDir: out, Log: stdout, OutMode: t.mode, Callbacks: cbs}
 	run, err := r.Build(opts)
 	if err != nil {
 		return recipeErr(err)
 	}
 	defer run.Close()
-	if resume != "" {
-		if err := run.Resume(resume); err != nil {
-			return err
+	if t.resume != "" {
+		if err := run.Resume(t.resume); err != nil {
+			return recipeErr(err)
 		}
-		fmt.Fprintf(stdout, "resumed %s after epoch %d\n", resume, run.Trainer.Epoch())
+		fmt.Fprintf(stdout, "resumed %s after epoch %d\n", t.resume, run.Trainer.Epoch())
 	}
 	s := run.Data
 	val := ""
@@ -146,6 +163,9 @@ func trainRun(ctx context.Context, r recipe.Recipe, out, resume string, cbs []tr
 		r.Model.Name, nn.NumParams(run.Model), s.Train.Len(), s.Name, val, r.Epochs, kernel.Name(), r.Threads)
 	res, err := run.Fit(ctx)
 	if err != nil {
+		if got := sig(); got != nil {
+			return interrupted(got, err, out)
+		}
 		return recipeErr(err)
 	}
 	printResult(stdout, res, out)
@@ -172,8 +192,14 @@ func printResult(w io.Writer, res *recipe.Result, out string) {
 		res.Test.String("test"), res.Epochs, stopped, res.TrainSeconds, res.SamplesPerSecond, out)
 }
 
-// recipeErr makes a recipe's validation errors usage errors (exit code 2).
+// recipeErr makes a recipe's validation errors, and an output folder holding another
+// run's results, usage errors (exit code 2).
 func recipeErr(err error) error {
+	var oe *recipe.OutDirError
+	if errors.As(err, &oe) {
+		return usagef("--out %s holds the results of another run (%s); give --overwrite to replace them, or --resume %s to continue that run",
+			oe.Dir, strings.Join(oe.Files, ", "), shellQuote(oe.Dir))
+	}
 	if errors.Is(err, recipe.ErrInvalid) {
 		return usageError{err}
 	}

@@ -43,6 +43,23 @@ type implementation struct {
 	relu         func(dst, src []float32)
 	reluBackward func(dst, grad, out []float32)
 	dot          func(x, y []float32) float32
+
+	// addReLU computes dst = relu(a + b) (addrelu.go).
+	addReLU func(dst, a, b []float32)
+	// mul computes dst = x⊙y (or dst += x⊙y with add) element-wise (vecmul.go).
+	mul func(dst, x, y []float32, add bool)
+	// avx512Loops: the path runs the AVX-512 loops of im2col_bn, im2col_pool and
+	// winograd (BN sums and affine passes, 2×2 pooling, Winograd transforms).
+	avx512Loops bool
+
+	// bernoulli fills a dropout mask from the PCG stream (vecrng.go).
+	bernoulli func(mask, y, x []float32, hi, lo, thr uint64, one float32) (uint64, uint64)
+
+	// updates are the optimizers' vector update loops (optimupdate.go); nil: none.
+	updates *updateKernels
+	// fmaPeak runs the FMA-throughput loop for iters iterations and returns the FLOPs
+	// per iteration (fmapeak.go); nil: none.
+	fmaPeak func(iters int) int64
 }
 
 var generic = &implementation{
@@ -58,6 +75,9 @@ var generic = &implementation{
 	relu:         reluGeneric,
 	reluBackward: reluBackwardGeneric,
 	dot:          dotGeneric,
+	mul:          mulGeneric,
+	addReLU:      addReLUGeneric,
+	bernoulli:    pcgBernoulliGeneric,
 }
 
 // impl is the active implementation, chosen once at start (see init) or by SetKernel.

@@ -177,6 +177,21 @@ var avx512Impl = &implementation{
 	relu:         reluVec,
 	reluBackward: reluBackwardVec,
 	dot:          dotVec,
+	mul:          mulVec,
+	addReLU:      addReLUVec,
+	avx512Loops:  true,
+	bernoulli:    avx512Bernoulli(),
+	updates:      updatesAVX2,
+	fmaPeak:      fmaPeak512,
+}
+
+// avx512Bernoulli is the avx512 path's dropout-mask kernel: the 16-lane PCG kernel needs
+// VPMULLQ (AVX512DQ) besides the path's AVX512F/VL.
+func avx512Bernoulli() func(mask, y, x []float32, hi, lo, thr uint64, one float32) (uint64, uint64) {
+	if cpu.X86.HasAVX512DQ {
+		return pcgBernoulliVec
+	}
+	return pcgBernoulliGeneric
 }
 
 var avx2Impl = &implementation{
@@ -194,6 +209,11 @@ var avx2Impl = &implementation{
 	relu:         reluVec,
 	reluBackward: reluBackwardVec,
 	dot:          dotVec,
+	mul:          mulVec,
+	addReLU:      addReLUVec,
+	bernoulli:    pcgBernoulliGeneric,
+	updates:      updatesAVX2,
+	fmaPeak:      fmaPeak256,
 }
 
 func archImplementations() []*implementation {

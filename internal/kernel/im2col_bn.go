@@ -68,8 +68,8 @@ func BNAffine(dst, src []float32, a, b float32, relu bool) {
 	}
 }
 
-// BNBackwardSums returns Σ g·m and Σ g·m·(x − mean) where m = [y > 0] with relu (the
-// mask of a fused ReLU whose output is y), else 1. y is not read without relu.
+// BNBackwardSums returns Σ g·m and Σ g·m·(x − mean) where m = [!(y <= 0)] with relu (the
+// mask of a fused ReLU whose output is y; NaN passes, as in PyTorch), else 1. y is not read without relu.
 func BNBackwardSums(g, y, x []float32, mean float32, relu bool) (sg, sgx float32) {
 	if len(g) != len(x) || (relu && len(y) != len(x)) {
 		panic("kernel: BNBackwardSums length mismatch")
@@ -88,7 +88,7 @@ func BNBackwardSums(g, y, x []float32, mean float32, relu bool) (sg, sgx float32
 	}
 	var a0, a1, b0, b1 float32
 	for i, v := range g {
-		if relu && !(y[i] > 0) {
+		if relu && y[i] <= 0 { // NaN passes, as in PyTorch
 			continue
 		}
 		d := x[i] - mean
@@ -124,7 +124,7 @@ func BNBackwardDx(dx, g, y, x []float32, k, b, c float32, relu, accumulate bool)
 		return
 	}
 	for i, v := range g {
-		if relu && !(y[i] > 0) {
+		if relu && y[i] <= 0 { // NaN passes, as in PyTorch
 			v = 0
 		}
 		r := k*v - b*x[i] + c

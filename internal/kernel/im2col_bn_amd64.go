@@ -1,6 +1,7 @@
 package kernel
 
-func useBNAsm() bool { return impl == avx512Impl }
+// useBNAsm reports whether the active path runs the AVX-512 loops (dispatch table).
+func useBNAsm() bool { return impl.avx512Loops }
 
 //go:noescape
 func bnSumsAVX512(x *float32, n int, shift float32, out *float32)

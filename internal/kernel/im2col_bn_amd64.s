@@ -119,7 +119,7 @@ bloop:
 	TESTQ R10, R10
 	JZ bnomask
 	VMOVUPS.Z (R8), K1, Z5
-	VCMPPS $0x1e, Z7, Z5, K1, K2
+	VCMPPS $0x16, Z7, Z5, K1, K2 // !(y <= 0): NaN passes, as PyTorch
 bnomask:
 	VMOVUPS.Z (SI), K2, Z5
 	VMOVUPS.Z (R9), K2, Z6
@@ -160,7 +160,7 @@ dloop:
 	TESTQ R10, R10
 	JZ dnomask
 	VMOVUPS.Z (R8), K1, Z5
-	VCMPPS $0x1e, Z7, Z5, K1, K2
+	VCMPPS $0x16, Z7, Z5, K1, K2 // !(y <= 0): NaN passes, as PyTorch
 dnomask:
 	VMOVUPS.Z (SI), K2, Z5
 	VMOVUPS.Z (R9), K1, Z6

@@ -76,7 +76,7 @@ func PoolScatterAdd(dx, g, y, idx []float32, k float32) {
 		return
 	}
 	for q, v := range g {
-		if y[q] > 0 {
+		if !(y[q] <= 0) { // NaN passes, as in PyTorch
 			dx[int(idx[q])] += k * v
 		}
 	}
@@ -110,7 +110,7 @@ func PoolRows(out, g, y, idx, colsT []float32, span int) {
 	}
 	var acc [16]float32
 	for q, v := range g {
-		if !(y[q] > 0) {
+		if y[q] <= 0 {
 			continue
 		}
 		px := colsT[min(max(int(idx[q]), 0), span-1)*R:]

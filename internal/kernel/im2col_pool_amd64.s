@@ -402,7 +402,7 @@ ucolloop:
 	KMOVW DX, K3
 	// Z0 = grad where y > 0, else 0; Z1 = argmax offset in its window.
 	VMOVUPS.Z (R10), K1, Z1
-	VCMPPS $0x1e, Z19, Z1, K1, K5
+	VCMPPS $0x16, Z19, Z1, K1, K5 // !(y <= 0): NaN passes, as PyTorch
 	VMOVUPS.Z (R8), K5, Z0
 	VMOVUPS.Z (R11), K1, Z1
 	VCVTTPS2DQ Z1, Z1
@@ -522,7 +522,7 @@ psloop:
 	JLE psdone
 	POOLTAIL
 	VMOVUPS.Z (R8), K1, Z5
-	VCMPPS $0x1e, Z7, Z5, K1, K2
+	VCMPPS $0x16, Z7, Z5, K1, K2 // !(y <= 0)
 	VMOVUPS.Z (SI), K2, Z5
 	VMOVUPS.Z (R9), K2, Z6
 	VCVTTPS2DQ Z6, Z6
@@ -582,7 +582,7 @@ prloop:
 	JLE prsum
 	POOLTAIL
 	VMOVUPS.Z (R8), K1, Z5
-	VCMPPS $0x1e, Z9, Z5, K1, K2
+	VCMPPS $0x16, Z9, Z5, K1, K2 // !(y <= 0)
 	VMOVUPS.Z (SI), K2, Z5
 	VMOVUPS.Z (R9), K1, Z6
 	VCVTTPS2DQ Z6, Z6

@@ -24,7 +24,7 @@ func TestPoolRows(t *testing.T) {
 			idx[q] = float32(perm[q%c.span])
 		}
 		if c.n <= c.span {
-			y[0] = float32(math.NaN()) // NaN is not > 0: masked like a negative value
+			y[0] = float32(math.NaN()) // NaN is not <= 0: its gradient passes, as in PyTorch
 		}
 		cols := make([]float32, (c.rows-1)*c.ld+c.span)
 		for i := range cols {
@@ -34,7 +34,7 @@ func TestPoolRows(t *testing.T) {
 		for k := 0; k < c.rows; k++ {
 			plane := make([]float64, c.span)
 			for q := range g {
-				if y[q] > 0 {
+				if !(y[q] <= 0) {
 					plane[int(idx[q])] += float64(g[q])
 				}
 			}

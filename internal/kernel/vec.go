@@ -47,7 +47,8 @@ func SumRows(dst []float32, src []float32, rows, cols int) {
 }
 
 // ReLU computes dst[i] = max(src[i], 0). dst and src may be the same slice.
-// NaN inputs give 0 (as max(NaN, 0) does in the comparison x > 0).
+// NaN propagates and relu(−0) = −0, as in PyTorch (torch.relu), so a NaN weight shows in
+// the output instead of being hidden.
 func ReLU(dst, src []float32) {
 	if len(dst) != len(src) {
 		panic("kernel: ReLU length mismatch")
@@ -58,8 +59,9 @@ func ReLU(dst, src []float32) {
 	impl.relu(dst, src)
 }
 
-// ReLUBackward computes dst[i] = grad[i] if out[i] > 0, else 0, where out is the
-// forward output of ReLU. dst may alias grad.
+// ReLUBackward computes dst[i] = 0 if out[i] <= 0, else grad[i], where out is the
+// forward output of ReLU (a NaN output passes the gradient, as PyTorch's
+// threshold_backward does). dst may alias grad.
 func ReLUBackward(dst, grad, out []float32) {
 	if len(dst) != len(grad) || len(grad) != len(out) {
 		panic("kernel: ReLUBackward length mismatch")

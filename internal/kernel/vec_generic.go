@@ -24,10 +24,10 @@ func addGeneric(dst, src []float32) {
 func reluGeneric(dst, src []float32) {
 	src = src[:len(dst)]
 	for i, v := range src {
-		if v > 0 {
-			dst[i] = v
-		} else {
+		if v < 0 {
 			dst[i] = 0
+		} else {
+			dst[i] = v // NaN and −0 pass, as in PyTorch
 		}
 	}
 }
@@ -36,10 +36,10 @@ func reluBackwardGeneric(dst, grad, out []float32) {
 	grad = grad[:len(dst)]
 	out = out[:len(dst)]
 	for i := range dst {
-		if out[i] > 0 {
-			dst[i] = grad[i]
-		} else {
+		if out[i] <= 0 {
 			dst[i] = 0
+		} else {
+			dst[i] = grad[i] // a NaN output passes the gradient, as in PyTorch
 		}
 	}
 }

@@ -17,7 +17,8 @@ func TestVectorOps(t *testing.T) {
 		r := rand.New(rand.NewPCG(11, 12))
 		for _, n := range vecLens {
 			x, y := randSlice(r, n), randSlice(r, n)
-			// Special values at a few positions: ReLU and its gradient map NaN to 0.
+			// Special values at a few positions: ReLU propagates NaN and keeps −0 (PyTorch's
+			// torch.relu), and its gradient passes where the output is NaN.
 			specials := []float32{float32(math.NaN()), float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1))}
 			for i := 0; i < n; i += 5 {
 				if i%3 == 0 {
@@ -51,26 +52,26 @@ func TestVectorOps(t *testing.T) {
 			ReLU(relu, x)
 			for i := range relu {
 				want := x[i]
-				if !(want > 0) {
+				if want < 0 {
 					want = 0
 				}
-				if relu[i] != want {
+				if math.Float32bits(relu[i]) != math.Float32bits(want) && !(want != want && relu[i] != relu[i]) {
 					t.Fatalf("ReLU n=%d: [%d] = %v, want %v", n, i, relu[i], want)
 				}
 			}
 			inplace := append([]float32(nil), x...)
 			ReLU(inplace, inplace)
 			for i := range inplace {
-				if inplace[i] != relu[i] {
+				if math.Float32bits(inplace[i]) != math.Float32bits(relu[i]) {
 					t.Fatalf("ReLU in place n=%d: [%d] = %v, want %v", n, i, inplace[i], relu[i])
 				}
 			}
 			back := make([]float32, n)
 			ReLUBackward(back, y, relu)
 			for i := range back {
-				want := float32(0)
-				if relu[i] > 0 {
-					want = y[i]
+				want := y[i]
+				if relu[i] <= 0 {
+					want = 0
 				}
 				if back[i] != want {
 					t.Fatalf("ReLUBackward n=%d: [%d] = %v, want %v", n, i, back[i], want)

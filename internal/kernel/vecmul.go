@@ -6,7 +6,7 @@ func Mul(dst, x, y []float32) {
 	if len(x) != len(dst) || len(y) != len(dst) {
 		panic("kernel: Mul length mismatch")
 	}
-	mulVec(dst, x, y, false)
+	impl.mul(dst, x, y, false)
 }
 
 // MulAdd computes dst[i] += x[i]*y[i], rounding the product and then the sum (no fused
@@ -15,7 +15,7 @@ func MulAdd(dst, x, y []float32) {
 	if len(x) != len(dst) || len(y) != len(dst) {
 		panic("kernel: MulAdd length mismatch")
 	}
-	mulVec(dst, x, y, true)
+	impl.mul(dst, x, y, true)
 }
 
 func mulGeneric(dst, x, y []float32, add bool) {

@@ -6,11 +6,11 @@ func mulAVX2(dst, x, y *float32, n int)
 //go:noescape
 func mulAddAVX2(dst, x, y *float32, n int)
 
-// mulVec runs the AVX2 loop on the kernel's vector paths (avx2, avx512), the Go loop on
-// the generic path.
+// mulVec is the vector paths' (avx2, avx512) mul: the AVX2 loop, then the Go loop for
+// the remainder.
 func mulVec(dst, x, y []float32, add bool) {
 	n := len(dst) &^ 7
-	if n > 0 && impl != generic {
+	if n > 0 {
 		if add {
 			mulAddAVX2(&dst[0], &x[0], &y[0], n)
 		} else {

@@ -100,7 +100,7 @@ func PCGBernoulli(mask, y, x []float32, hi, lo, thr uint64, one float32) (nhi, n
 	if thr > 1<<24 {
 		panic("kernel: PCGBernoulli threshold above 2^24")
 	}
-	return pcgBernoulli(mask, y, x, hi, lo, thr, one)
+	return impl.bernoulli(mask, y, x, hi, lo, thr, one)
 }
 
 // pcgBernoulliGeneric is the portable loop (branch-free: a kept fraction near 0.8 makes

@@ -1,7 +1,5 @@
 package kernel
 
-import "golang.org/x/sys/cpu"
-
 // pcgLanes is the argument block of pcgBernoulliAVX512 (offsets are fixed in the .s file).
 type pcgLanes struct {
 	lo, hi                [16]uint64 // states of draws i .. i+15
@@ -13,15 +11,14 @@ type pcgLanes struct {
 //go:noescape
 func pcgBernoulliAVX512(mask, y, x *float32, n int, st *pcgLanes, thr uint64, one float32)
 
-// hasAVX512DQ: the mask kernel needs VPMULLQ (AVX512DQ) besides the avx512 path's
-// AVX512F/VL.
-var hasAVX512DQ = cpu.X86.HasAVX512DQ
-
 var pcg16Mul, pcg16Inc = pcgAffine(16)
 
-func pcgBernoulli(mask, y, x []float32, hi, lo, thr uint64, one float32) (uint64, uint64) {
+// pcgBernoulliVec is the avx512 path's bernoulli kernel (dispatch table entry; the path
+// sets it only when the CPU also has AVX512DQ, for VPMULLQ): 16 draws per step, the
+// remainder by pcgBernoulliGeneric.
+func pcgBernoulliVec(mask, y, x []float32, hi, lo, thr uint64, one float32) (uint64, uint64) {
 	n := len(mask) &^ 15
-	if n == 0 || impl != avx512Impl || !hasAVX512DQ {
+	if n == 0 {
 		return pcgBernoulliGeneric(mask, y, x, hi, lo, thr, one)
 	}
 	st := pcgLanes{

@@ -46,6 +46,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/temperml/temper/checkpoint"
+	"github.com/temperml/temper/internal/fsafe"
 )
 
 // ErrNotExist is wrapped by the error of Get and GetFile for a key that is not there.
@@ -352,7 +353,7 @@ func (d fileBackend) exists(_ context.Context, key string) (bool, error) {
 	return err == nil && !st.IsDir(), err
 }
 
-// list walks the folder; hidden files (the temporary files of atomic writes) are not
+// list walks the folder; the temporary files of atomic writes (fsafe.IsTemp) are not
 // objects.
 func (d fileBackend) list(_ context.Context, prefix string) ([]string, error) {
 	var keys []string
@@ -364,7 +365,7 @@ func (d fileBackend) list(_ context.Context, prefix string) ([]string, error) {
 			}
 			return err
 		}
-		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+		if e.IsDir() || fsafe.IsTemp(e.Name()) {
 			return nil
 		}
 		rel, err := filepath.Rel(string(d), p)
