@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -92,6 +93,19 @@ func (p *proc) wait() int {
 	return 0
 }
 
+// waitFor polls the store until key exists (p must not have exited).
+func waitFor(t *testing.T, st *store.Store, key string, p *proc) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(2 * time.Millisecond) {
+		if ok, _ := st.Exists(context.Background(), key); ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after a minute: %s", key, p.errOut.String())
+		}
+	}
+}
+
 func mustRun(t *testing.T, env []string, args ...string) string {
 	t.Helper()
 	p := start(t, env, args...)
@@ -131,14 +145,7 @@ func TestScaleOutWithTheRealBinary(t *testing.T) {
 		}
 		defer st.Close()
 		k := start(t, []string{"JOB_COMPLETION_INDEX=1", "TEMPER_ATTEMPT=killed"}, "worker", "--store", s3, "-q")
-		for deadline := time.Now().Add(time.Minute); ; time.Sleep(2 * time.Millisecond) {
-			if ok, _ := st.Exists(context.Background(), "items/1/attempt-killed/progress.json"); ok {
-				break
-			}
-			if time.Now().After(deadline) || k.cmd.ProcessState != nil {
-				t.Fatalf("the worker of index 1 uploaded no checkpoint: %s", k.errOut.String())
-			}
-		}
+		waitFor(t, st, "items/1/attempt-killed/progress.json", k)
 		k.cmd.Process.Kill()
 		if code := k.wait(); code != -1 {
 			t.Logf("killed worker exit %d", code)
@@ -151,8 +158,15 @@ func TestScaleOutWithTheRealBinary(t *testing.T) {
 				t.Fatalf("worker of index 0: exit %d: %s", code, p.errOut.String())
 			}
 		}
+		// Then a pod evicted (SIGTERM) after it uploaded a checkpoint of its own: exit 143.
+		term := start(t, []string{"JOB_COMPLETION_INDEX=1", "TEMPER_ATTEMPT=termed"}, "worker", "--store", s3, "-q")
+		waitFor(t, st, "items/1/attempt-termed/progress.json", term)
+		term.cmd.Process.Signal(syscall.SIGTERM)
+		if code := term.wait(); code != 143 || !strings.Contains(term.errOut.String(), "stopped by SIGTERM") {
+			t.Fatalf("SIGTERM: exit %d, stderr %q; want 143", code, term.errOut.String())
+		}
 		restarted := mustRun(t, []string{"JOB_COMPLETION_INDEX=1"}, "worker", "--store", s3, "-q")
-		if !regexp.MustCompile(`resumed from attempt-killed after epoch [1-5]`).MatchString(restarted) {
+		if !regexp.MustCompile(`resumed from attempt-(killed|termed) after epoch [1-5]`).MatchString(restarted) {
 			t.Fatalf("the restarted worker did not resume: %s", restarted)
 		}
 		again := mustRun(t, []string{"JOB_COMPLETION_INDEX=1"}, "worker", "--store", s3)

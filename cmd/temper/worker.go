@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -59,7 +57,7 @@ refuses any other plan. ID is --attempt, else $TEMPER_ATTEMPT (the pod's name in
 			if err != nil {
 				return err
 			}
-			ctx, stop, caught := signalContext(cmd.Context())
+			ctx, sig, stop := notifySignals(cmd.Context())
 			defer stop()
 			st, err := store.Open(ctx, storeURL)
 			if err != nil {
@@ -75,8 +73,12 @@ refuses any other plan. ID is --attempt, else $TEMPER_ATTEMPT (the pod's name in
 				log = cmd.OutOrStdout()
 			}
 			_, err = p.Work(ctx, st, scaleout.WorkOptions{Index: index, Attempt: attempt, WorkDir: workDir, Log: log, Callbacks: cbs})
-			if err != nil && ctx.Err() != nil {
-				return caught(err)
+			if s := sig(); err != nil && s != nil {
+				code, name := exitcode.Interrupted, "SIGINT"
+				if s == syscall.SIGTERM {
+					code, name = exitcode.Terminated, "SIGTERM"
+				}
+				return exitError{code, fmt.Errorf("stopped by %s: %w (the last epoch's checkpoint is in the store; the next run of item %d resumes from it)", name, err, index)}
 			}
 			return err
 		},
@@ -91,34 +93,6 @@ refuses any other plan. ID is --attempt, else $TEMPER_ATTEMPT (the pod's name in
 	f.BoolVarP(&quiet, "quiet", "q", false, "no per-epoch lines (text format)")
 	metrics = addMetricsFormat(f)
 	return cmd
-}
-
-// signalContext cancels ctx on SIGINT or SIGTERM; caught turns the error of a run that
-// stopped for it into the signal's exit code (130, 143).
-func signalContext(parent context.Context) (context.Context, func(), func(error) error) {
-	ctx, cancel := context.WithCancel(parent)
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	var got os.Signal
-	done := make(chan struct{})
-	go func() {
-		select {
-		case got = <-ch:
-			cancel()
-		case <-done:
-		}
-	}()
-	stop := func() { signal.Stop(ch); close(done); cancel() }
-	caught := func(err error) error {
-		switch got {
-		case os.Interrupt:
-			return exitcode.With(exitcode.Interrupted, fmt.Errorf("interrupted: %w", err))
-		case syscall.SIGTERM:
-			return exitcode.With(exitcode.Terminated, fmt.Errorf("terminated: %w", err))
-		}
-		return err
-	}
-	return ctx, stop, caught
 }
 
 // planErr makes a plan that does not parse or validate a usage error (exit 2: retrying
