@@ -17,6 +17,7 @@ import (
 	"github.com/temperml/temper/lrfind"
 	"github.com/temperml/temper/recipe"
 	"github.com/temperml/temper/scaleout/store"
+	"github.com/temperml/temper/train"
 )
 
 // CollectOptions say what Collect does with an incomplete plan.
@@ -231,9 +232,19 @@ func (p *Plan) collectMembers(ctx context.Context, st *store.Store, outDir strin
 		if got != want {
 			return fmt.Errorf("scaleout: item %d: %s in %s has sha256 %s, its DONE marker says %s (altered after it was done)", d.Index, recipe.ModelFile, d.Attempt, got, want)
 		}
-		if _, ok := d.Files[recipe.SummaryFile]; ok {
-			if err := st.GetFile(ctx, p.ItemPrefix(d.Index)+d.Attempt+"/"+recipe.SummaryFile, filepath.Join(outDir, name, recipe.SummaryFile)); err != nil {
+		// The run's record beside the model, as `temper ensemble train` leaves it (temper
+		// report draws the members' curves from metrics.jsonl).
+		for _, f := range []string{recipe.SummaryFile, train.MetricsFile} {
+			sum, ok := d.Files[f]
+			if !ok {
+				continue
+			}
+			dst := filepath.Join(outDir, name, f)
+			if err := st.GetFile(ctx, p.ItemPrefix(d.Index)+d.Attempt+"/"+f, dst); err != nil {
 				return err
+			}
+			if got, err := ensemble.SHA256File(dst); err != nil || got != sum {
+				return fmt.Errorf("scaleout: item %d: %s in %s does not have the sha256 its DONE marker records (%v)", d.Index, f, d.Attempt, err)
 			}
 		}
 		m := d.Member

@@ -191,6 +191,9 @@ func TestScaleOutWithTheRealBinary(t *testing.T) {
 		if evalOut := mustRun(t, nil, "ensemble", "eval", out); !strings.Contains(evalOut, "ensemble (probabilities)") {
 			t.Fatalf("ensemble eval: %s", evalOut)
 		}
+		if rep := mustRun(t, nil, "report", out, "--no-eval", "--out", filepath.Join(dir, "report.html")); !strings.Contains(rep, "1 ensembles") {
+			t.Fatalf("temper report of the collected ensemble: %s", rep)
+		}
 		// The pods' peak memory against the Job's memory limit for the same plan.
 		yml := mustRun(t, nil, "k8s", "job", "--plan", plan, "--image", "temper:test", "--store", s3, "--no-put-plan")
 		job, err := k8s.DecodeJob([]byte(yml))
