@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,44 +25,6 @@ import (
 	"github.com/temperml/temper/scaleout/store/storetest"
 )
 
-var binary struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// temperBinary builds the real temper binary once per test process and returns its
-// path.
-func temperBinary(t *testing.T) string {
-	t.Helper()
-	binary.once.Do(func() {
-		dir, err := os.MkdirTemp("", "temper-bin-")
-		if err != nil {
-			binary.err = err
-			return
-		}
-		goCmd, err := exec.LookPath("go")
-		if err != nil {
-			goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		binary.path = filepath.Join(dir, "temper")
-		cmd := exec.Command(goCmd, "build", "-o", binary.path, ".")
-		// The test binary's own build settings, so the packages come from the build cache
-		// (.ci/run checks the CGO_ENABLED=0 build).
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binary.err = errorString("go build: " + err.Error() + ": " + string(out))
-		}
-	})
-	if binary.err != nil {
-		t.Fatal(binary.err)
-	}
-	return binary.path
-}
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
-
 // proc is a running temper process.
 type proc struct {
 	cmd         *exec.Cmd
@@ -72,7 +33,7 @@ type proc struct {
 
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(temperBinary(t), args...)}
+	p := &proc{cmd: exec.Command(buildTemper(t), args...)} // crash_test.go builds it once
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.errOut
 	if err := p.cmd.Start(); err != nil {
