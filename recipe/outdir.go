@@ -60,6 +60,7 @@ type OutDir struct {
 	// Removed are the earlier run's files that OutOverwrite removed.
 	Removed []string
 	lock    *fsafe.Lock
+	created []string // the folders ClaimOutDir created, Dir first
 }
 
 // ClaimOutDir creates dir if needed, locks it for this process (a *fsafe.LockedError,
@@ -70,11 +71,18 @@ func ClaimOutDir(dir string, mode OutMode, holder string) (*OutDir, error) {
 	if holder == "" {
 		holder = strings.Join(os.Args, " ")
 	}
+	var created []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); !errors.Is(err, fs.ErrNotExist) || d == filepath.Dir(d) {
+			break
+		}
+		created = append(created, d)
+	}
 	l, err := fsafe.LockDir(dir, holder)
 	if err != nil {
 		return nil, fmt.Errorf("recipe: output folder: %w", err)
 	}
-	o := &OutDir{Dir: dir, lock: l}
+	o := &OutDir{Dir: dir, lock: l, created: created}
 	fail := func(err error) (*OutDir, error) {
 		l.Unlock()
 		return nil, err
@@ -105,6 +113,26 @@ func ClaimOutDir(dir string, mode OutMode, holder string) (*OutDir, error) {
 		o.Removed = found
 	}
 	return o, nil
+}
+
+// abandon releases a claim whose run never started (Build failed): the folders the claim
+// created are removed again (each only if empty), so a failed start leaves nothing behind. The lock file goes
+// first, while the lock is held — a process that opened it before sees it locked and
+// stops; one that comes later creates a new one, and the folder is then not empty and
+// stays.
+func (o *OutDir) abandon() {
+	if o == nil {
+		return
+	}
+	if len(o.created) == 0 {
+		o.Release()
+		return
+	}
+	os.Remove(filepath.Join(o.Dir, fsafe.LockFile))
+	o.Release()
+	for _, d := range o.created {
+		os.Remove(d) // only if empty
+	}
 }
 
 // Release unlocks the folder; a nil OutDir is a no-op.

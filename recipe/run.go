@@ -82,7 +82,7 @@ func (r Recipe) Build(opts Options) (run *Run, err error) {
 		}
 		defer func() {
 			if err != nil {
-				out.Release()
+				out.abandon()
 			}
 		}()
 	}
