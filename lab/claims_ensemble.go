@@ -62,7 +62,7 @@ func init() {
 		Name: "ens-independent", Area: "ensembles",
 		Statement: "An ensemble of independently trained models (averaged probabilities) beats its average member.",
 		Metric:    "test accuracy (all 10,000 MNIST test images)", Kind: Superiority, Direction: HigherIsBetter, MinEffect: 0.005,
-		Paper: "lecture 7: about 2% better (less on MNIST, where one model is near the ceiling)", Cost: 4,
+		Paper: "lecture 7: about 2% better (less on MNIST, where one model is near the ceiling)", Cost: 8,
 		Arms: func(b Budget) (Arm, Arm) {
 			r := ensBase(b, b.Epochs)
 			return Arm{Name: "mean-member", Recipe: r, Note: "the members' mean accuracy"},
@@ -98,7 +98,7 @@ func init() {
 		Name: "ens-snapshot", Area: "ensembles",
 		Statement: "A snapshot ensemble (cosine cycles with warm restarts, one snapshot per cycle) beats a single model trained for the same epochs — part of an ensemble's gain at the cost of one run.",
 		Metric:    "test accuracy (all 10,000 MNIST test images)", Kind: Superiority, Direction: HigherIsBetter, MinEffect: 0.002,
-		Paper: "Huang et al. 2017: DenseNet CIFAR-10 3.4% error at the cost of one model", Cost: 1.5,
+		Paper: "Huang et al. 2017: DenseNet CIFAR-10 3.4% error at the cost of one model", Cost: 7.5,
 		Arms: func(b Budget) (Arm, Arm) {
 			r := ensBase(b, 2*b.Cycles)
 			return Arm{Name: "single", Recipe: r, Note: "one run, one-cycle schedule"},
@@ -143,11 +143,11 @@ func init() {
 			return single.Test.Accuracy, rep.ByCombine[ensemble.Probabilities].Accuracy, nil
 		},
 	})
-	avgClaim := func(name, what, paper string, apply func(b Budget, r *recipe.Recipe)) {
+	avgClaim := func(name, what, paper string, cost float64, apply func(b Budget, r *recipe.Recipe)) {
 		Register(Claim{
 			Name: name, Area: "ensembles",
 			Statement: what + " beat the final weights of the same run (constant learning rate).",
-			Metric:    "test accuracy", Kind: Superiority, Direction: HigherIsBetter, MinEffect: 0.001, Paper: paper, Cost: 1,
+			Metric:    "test accuracy", Kind: Superiority, Direction: HigherIsBetter, MinEffect: 0.001, Paper: paper, Cost: cost,
 			Arms: func(b Budget) (Arm, Arm) {
 				a := small("mlp", b.Train, 0, b.Epochs)
 				a.Data.ValSize, a.Schedule, a.Optim.LR = 0, "const", 0.05
@@ -173,13 +173,13 @@ func init() {
 			},
 		})
 	}
-	avgClaim("ens-ema", "Polyak/EMA averaged weights (decay 1 − 1/(2·steps per epoch))", "Polyak & Juditsky 1992; timm ModelEmaV2",
+	avgClaim("ens-ema", "Polyak/EMA averaged weights (decay 1 − 1/(2·steps per epoch))", "Polyak & Juditsky 1992; timm ModelEmaV2", 2.6,
 		func(b Budget, r *recipe.Recipe) {
 			steps := (b.Train + r.Batch - 1) / r.Batch
 			r.Averaging.EMA = 1 - 1/float64(2*steps)
 		})
 	avgClaim("ens-swa", "SWA weights (equal average of every epoch's weights from the middle of training, BN refreshed)",
-		"Izmailov et al. 2018: +0.6..0.8 points on CIFAR-100", func(b Budget, r *recipe.Recipe) {
+		"Izmailov et al. 2018: +0.6..0.8 points on CIFAR-100", 1.8, func(b Budget, r *recipe.Recipe) {
 			r.Averaging.SWAStart = b.Epochs/2 + 1
 		})
 }

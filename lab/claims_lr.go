@@ -45,7 +45,7 @@ func init() {
 		Statement: "Decaying the learning rate when the validation loss plateaus lowers the validation loss further than keeping it constant.",
 		Metric:    "lowest validation loss over the run", Kind: Superiority, Direction: LowerIsBetter, MinEffect: 0.01,
 		Paper: "lecture 7: loss drops after each step decay (ResNet, He et al. 2016)",
-		Cost:  1,
+		Cost:  13.5,
 		Arms: func(b Budget) (Arm, Arm) {
 			a := small("mlp", b.PlateauTrain, b.Val, b.PlateauEpochs)
 			a.Schedule, a.Optim.LR, a.Optim.WeightDecay = "const", 0.1, 5e-4
@@ -54,11 +54,7 @@ func init() {
 			return Arm{Name: "constant", Recipe: a}, Arm{Name: "plateau-decay", Recipe: p}
 		},
 		Run: func(ctx context.Context, u *Unit) (float64, float64, error) {
-			fa, err := u.Fit(ctx, u.A)
-			if err != nil {
-				return 0, 0, err
-			}
-			fb, err := u.Fit(ctx, u.B)
+			fa, fb, err := fitBoth(ctx, u)
 			if err != nil {
 				return 0, 0, err
 			}
@@ -70,7 +66,7 @@ func init() {
 		Statement: "The LR range test's suggestion (valley) is near the best learning rate a coarse-to-fine random search finds (within half a decade).",
 		Metric:    "log10 of the learning rate", Kind: Equivalence, Direction: HigherIsBetter, MinEffect: 0.5,
 		Paper: "Smith 2017: the range test replaces a grid search (CIFAR-10 81.4% in 25k instead of 70k iterations)",
-		Cost:  1.5,
+		Cost:  4,
 		Arms: func(b Budget) (Arm, Arm) {
 			r := small("mlp", b.Train, 0, 1)
 			r.Data.ValSize, r.Schedule = 0, "const"

@@ -2,6 +2,8 @@ package lab
 
 import (
 	"math"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -47,5 +49,23 @@ func TestDecide(t *testing.T) {
 		if got != c.want || reason == "" {
 			t.Errorf("Decide(%s, %v, %g, %+v) = %s (%s), want %s", c.kind, c.dir, c.m, c.s, got, reason, c.want)
 		}
+	}
+}
+
+func TestTableColour(t *testing.T) {
+	res := &Result{Budget: "x", Claims: []ClaimResult{{Name: "c", Verdict: Supported, Reason: "r"}}}
+	var plain, col strings.Builder
+	WriteTable(&plain, res, false)
+	WriteTable(&col, res, true)
+	if strings.Contains(plain.String(), "\x1b[") || !strings.Contains(col.String(), "\x1b[32mSUPPORTED\x1b[0m") {
+		t.Fatalf("plain %q, colour %q", plain.String(), col.String())
+	}
+	t.Setenv("NO_COLOR", "1")
+	if UseColor(os.Stdout) {
+		t.Fatal("NO_COLOR set, yet colour on")
+	}
+	var sb strings.Builder
+	if UseColor(&sb) {
+		t.Fatal("colour on for a non-terminal")
 	}
 }

@@ -573,7 +573,8 @@ func (pb *builder) ensemble(e *Ensemble) {
 	}
 	pb.p("</table>\n")
 	if len(e.Runs) > 0 {
-		pb.runs(e.Name+": ", e.Runs)
+		trimCommon(e.Runs)
+		pb.runs("", e.Runs)
 	}
 }
 
@@ -588,16 +589,21 @@ func (pb *builder) rangeTest(rt *RangeTest) {
 	hi, best := len(rt.Smoothed), math.Inf(1)
 	for i, v := range rt.Smoothed {
 		best = min(best, v)
-		if v > 4*best {
-			hi = i + 1
+		if v > 4*best || i < len(rt.Losses) && rt.Losses[i] > 4*best {
+			hi = i
 			break
 		}
 	}
+	hi = max(hi, min(2, len(rt.Smoothed)))
 	c.Lines = append(c.Lines, cline{Line: pb.addLine("loss", rt.LRs[:hi], rt.Losses[:hi]), Name: "batch loss", Color: color(0), Faint: true, Legend: true})
 	c.Lines = append(c.Lines, cline{Line: pb.addLine("smoothed", rt.LRs[:hi], rt.Smoothed[:hi]), Name: "smoothed loss", Color: color(0), Legend: true})
 	for i, s := range rt.Suggestions {
-		if s.LR > 0 && (s.Method == rt.Chosen || rt.Chosen == "") {
-			c.Markers = append(c.Markers, marker{X: s.LR, Label: fmt.Sprintf("%s: %.3g", s.Method, s.LR), Color: color(i + 1)})
+		if s.LR > 0 {
+			label := fmt.Sprintf("%s: %.3g", s.Method, s.LR)
+			if s.Method == rt.Chosen {
+				label += " (chosen)"
+			}
+			c.Markers = append(c.Markers, marker{X: s.LR, Label: label, Color: color(i + 1)})
 		}
 	}
 	pb.p(`<div class="charts">`)
@@ -611,7 +617,7 @@ func (pb *builder) rangeTest(rt *RangeTest) {
 		}
 		mark := ""
 		if s.Method == rt.Chosen {
-			mark = " (marked)"
+			mark = " (chosen)"
 		}
 		pb.p(`<tr><td class="l">%s%s</td><td>%s</td></tr>`+"\n", esc(s.Method), mark, v)
 	}

@@ -459,6 +459,9 @@ func LoadLab(dir string) (*Lab, error) {
 		return nil, fmt.Errorf("report: %s: not a lab result (%v)", p, err)
 	}
 	for _, c := range l.File.Claims {
+		if !filepath.IsLocal(c.Name) {
+			continue // not a name the lab writes: never read outside the folder
+		}
 		cd := filepath.Join(dir, "runs", c.Name)
 		arms, err := os.ReadDir(cd)
 		if err != nil {

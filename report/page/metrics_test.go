@@ -155,3 +155,25 @@ func FuzzReadRangeTestCSV(f *testing.F) {
 
 func itoa(i int) string     { return strconv.Itoa(i) }
 func ftoa(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+func FuzzLoadLab(f *testing.F) {
+	f.Add([]byte(`{"budget":"quick","claims":[{"name":"reg-l2","a":[0.3,null],"b":[0.1,0.2],"ci_lo":null}]}`))
+	f.Add([]byte(`{"claims":[{"name":"../x"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, LabFileName), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		l, err := LoadLab(dir)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		var sb strings.Builder
+		if err := (&Report{Labs: []*Lab{l}}).Render(&sb); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -282,13 +282,17 @@ func (c *chart) svg(lines []line, smoothing float64) string {
 			fmt.Fprintf(&b, `<path class="%s" data-l="%d" stroke="%s"%s d="%s"/>`, cls, cl.Line, cl.Color, dash, pathData(s, ln.X, ln.Y))
 		}
 	}
-	for _, m := range c.Markers {
+	for i, m := range c.Markers {
 		if !drawable(m.X, s.logX) {
 			continue
 		}
 		x := s.px(m.X)
-		fmt.Fprintf(&b, `<line class="marker" stroke="%s" x1="%s" y1="%s" x2="%s" y2="%s"/><text class="mlabel" fill="%s" x="%s" y="%s">%s</text>`,
-			m.Color, f1(x), f1(t), f1(x), f1(bt), m.Color, f1(x+3), f1(t+12), esc(m.Label))
+		anchor, dx := "start", 3.0
+		if x > (l+r)/2 {
+			anchor, dx = "end", -3
+		}
+		fmt.Fprintf(&b, `<line class="marker" stroke="%s" x1="%s" y1="%s" x2="%s" y2="%s"/><text class="mlabel" fill="%s" x="%s" y="%s" text-anchor="%s">%s</text>`,
+			m.Color, f1(x), f1(t), f1(x), f1(bt), m.Color, f1(x+dx), f1(t+12+13*float64(i)), anchor, esc(m.Label))
 	}
 	b.WriteString(`</svg>`)
 	return b.String()
