@@ -48,20 +48,23 @@ type Budget struct {
 	SearchTrials int
 	// Sizes are the parameter counts N of the Newton/BFGS cost sweep.
 	Sizes []int
+	// TransferFew labelled examples per class (for TransferFewEpochs) in the little-data
+	// transfer claim; TransferMany per class (one epoch) in the more-layers claim.
+	TransferFew, TransferFewEpochs, TransferMany int
 }
 
 // Quick runs the whole lab in about 15 minutes on 2 cores (measured in docs/lab.md).
 var Quick = Budget{Name: "quick", Seeds: 4, Train: 2000, Val: 1000, Epochs: 8,
 	RegTrain: 1000, RegEpochs: 15, ConvTrain: 1000, ConvEpochs: 8, ResTrain: 250, ResEpochs: 3,
 	LinearTrain: 10000, PlateauTrain: 5000, PlateauEpochs: 16, Test: 2000, Members: 4, Cycles: 4, SearchTrials: 6,
-	Sizes: []int{300, 600, 1200, 2400}}
+	Sizes: []int{300, 600, 1200, 2400}, TransferFew: 10, TransferFewEpochs: 10, TransferMany: 200}
 
 // Full is what docs/lab.md reports: 6 seeds and about twice Quick's training sets
 // (about 40 minutes on 2 shared cores).
 var Full = Budget{Name: "full", Seeds: 6, Train: 4000, Val: 1000, Epochs: 10,
 	RegTrain: 2000, RegEpochs: 15, ConvTrain: 1500, ConvEpochs: 8, ResTrain: 400, ResEpochs: 3,
 	LinearTrain: 20000, PlateauTrain: 8000, PlateauEpochs: 20, Test: 0, Members: 5, Cycles: 5, SearchTrials: 8,
-	Sizes: []int{300, 600, 1200, 2400}}
+	Sizes: []int{300, 600, 1200, 2400}, TransferFew: 10, TransferFewEpochs: 10, TransferMany: 1000}
 
 // ParseBudget returns the budget named quick or full.
 func ParseBudget(name string) (Budget, error) {
