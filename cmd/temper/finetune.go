@@ -38,7 +38,9 @@ full (everything, at discriminative rates), fastai (fastai's fine_tune), probe (
 classifier on the frozen body's features, computed once in eval mode and cached in
 --feature-cache), custom (--freeze-to N, --freeze PATTERNS). BatchNorm layers of the frozen
 part run in inference mode (statistics frozen). --lr-slice LO,HI and --layer-decay D set
-per-layer-group learning rates; the summary shows them.`,
+per-layer-group learning rates; the summary shows them. The freeze policy is part of the
+recipe the checkpoint stores: 'temper train --resume DIR' continues a head, last:K, full or
+custom fine-tune with the same parameters frozen.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !rf.fs.Changed("from") {
