@@ -71,6 +71,7 @@ func main() {
 	testN := flag.Int("test", 1000, "test examples per run (the first of the target's test split)")
 	render := flag.Bool("render", false, "print the Markdown table from -out and exit")
 	only := flag.String("labels", "10,100,1000", "labels-per-class levels to run")
+	rowFilter := flag.String("row", "", "run only the rows whose name contains this (e.g. similar, different); two processes may share -out, one row each")
 	cache := flag.String("cache", "", "probe feature cache folder (default: the user cache)")
 	speedup := flag.Bool("speedup", false, "measure probe (cold and warm feature cache) against head, running the body every epoch")
 	flag.Parse()
@@ -80,7 +81,7 @@ func main() {
 	} else if *render {
 		err = renderTable(*out, os.Stdout, *seeds)
 	} else {
-		err = measure(*out, *seeds, *testN, *only, *cache)
+		err = measure(*out, *seeds, *testN, *only, *cache, *rowFilter)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "transfertable:", err)
@@ -113,7 +114,7 @@ func key(row string, labels int, col string, seed uint64) string {
 	return fmt.Sprintf("%s|%d|%s|%d", row, labels, col, seed)
 }
 
-func measure(out string, seeds, testN int, only, cache string) error {
+func measure(out string, seeds, testN int, only, cache, rowFilter string) error {
 	done := map[string]bool{}
 	recs, err := readRecords(out)
 	if err != nil {
@@ -138,6 +139,9 @@ func measure(out string, seeds, testN int, only, cache string) error {
 		}
 		for seed := uint64(1); seed <= uint64(seeds); seed++ {
 			for _, row := range rows {
+				if !strings.Contains(row.Name, rowFilter) {
+					continue
+				}
 				for _, col := range columns {
 					if done[key(row.Name, b.labels, col, seed)] {
 						continue
