@@ -21,7 +21,7 @@ func TestLabAndReportCommands(t *testing.T) {
 		}
 	}
 	code, out, _ := runCLI("lab", "list")
-	if code != 0 || !strings.Contains(out, "reg-l2 (regularization)") || !strings.Contains(out, "pending: transfer") {
+	if code != 0 || !strings.Contains(out, "reg-l2 (regularization)") || !strings.Contains(out, "transfer-little-data (transfer)") {
 		t.Fatalf("lab list: exit %d\n%s", code, out)
 	}
 	dir := t.TempDir()
