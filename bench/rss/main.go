@@ -5,7 +5,8 @@
 //	nice -n 10 go run ./bench/rss -epochs 30 -train-size 10000 -threads 2
 //	nice -n 10 go run ./bench/rss -epochs 3 -profile /tmp/rssprof   # heap profiles per epoch
 //
-// With -profile DIR it writes DIR/heap-EPOCH.pprof after every epoch; the garbage of
+// With -profile DIR it writes DIR/heap-EPOCH.pprof after every epoch (after a forced GC,
+// so the RSS column is then not the undisturbed one); the garbage of
 // epoch E is `go tool pprof -sample_index=alloc_space -base DIR/heap-(E-1).pprof DIR/heap-E.pprof`.
 package main
 
@@ -61,6 +62,7 @@ func (m *meter) AfterEpoch(t *train.Trainer, rec *train.EpochRecord) error {
 		float64(s.TotalAlloc-m.last.TotalAlloc)/(1<<20), s.NumGC-m.last.NumGC)
 	m.last = s
 	if m.prof != "" {
+		runtime.GC() // the profile reports allocations as of the last GC
 		f, err := os.Create(filepath.Join(m.prof, fmt.Sprintf("heap-%d.pprof", rec.Epoch)))
 		if err != nil {
 			return err
@@ -76,13 +78,14 @@ func main() {
 	size := flag.Int("train-size", 0, "training examples (0: all 60000)")
 	threads := flag.Int("threads", 1, "threads")
 	model := flag.String("model", "mlp", "model")
+	val := flag.Float64("val-fraction", 0, "validation split (evaluated every epoch)")
 	prof := flag.String("profile", "", "write a heap profile per epoch into this folder")
 	flag.Parse()
 	r, err := recipe.Defaults(*model, "sgd", "mnist")
 	if err != nil {
 		log.Fatal(err)
 	}
-	r.Epochs, r.Threads, r.Data.TrainSize = *epochs, *threads, *size
+	r.Epochs, r.Threads, r.Data.TrainSize, r.Data.ValFraction = *epochs, *threads, *size, *val
 	out, err := os.MkdirTemp("", "temper-rss")
 	if err != nil {
 		log.Fatal(err)
