@@ -248,6 +248,10 @@ const MaxFileSize = 64 << 30
 func Load(path string) (*File, error) {
 	b, err := fsafe.ReadFile(path, MaxFileSize)
 	if err != nil {
+		var fe *fsafe.Error
+		if errors.As(err, &fe) {
+			err = fe.Err // the FileError names the file already
+		}
 		return nil, &FileError{File: path, Err: err}
 	}
 	return Parse(path, b)
