@@ -167,6 +167,12 @@ func trainRun(ctx context.Context, r recipe.Recipe, t runTarget, progress, stdou
 		if got := sig(); got != nil {
 			return interrupted(got, err, out)
 		}
+		if errors.Is(err, train.ErrNonFinite) || errors.Is(err, train.ErrNonFiniteWeights) {
+			if info, ierr := train.ReadStateInfo(out); ierr == nil && info.NonFinite != "" {
+				return fmt.Errorf("%w; kept the checkpoint of epoch %d: resume it with a lower rate, e.g. temper train --resume %s --lr %s",
+					err, info.Epoch, shellQuote(out), fmtFloat(r.Optim.LR/10))
+			}
+		}
 		return recipeErr(err)
 	}
 	printResult(stdout, res, out)
