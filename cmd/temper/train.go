@@ -146,6 +146,11 @@ func trainRun(ctx context.Context, r recipe.Recipe, t runTarget, progress, stdou
 	}
 	run, err := r.Build(opts)
 	if err != nil {
+		var oe *recipe.OutDirError
+		if errors.As(err, &oe) {
+			return usagef("--out %s holds the results of another run (%s); give --overwrite to replace them, or --resume %s to continue that run",
+				oe.Dir, strings.Join(oe.Files, ", "), shellQuote(oe.Dir))
+		}
 		return recipeErr(err)
 	}
 	defer run.Close()
@@ -204,8 +209,8 @@ func printResult(w io.Writer, res *recipe.Result, out string) {
 func recipeErr(err error) error {
 	var oe *recipe.OutDirError
 	if errors.As(err, &oe) {
-		return usagef("--out %s holds the results of another run (%s); give --overwrite to replace them, or --resume %s to continue that run",
-			oe.Dir, strings.Join(oe.Files, ", "), shellQuote(oe.Dir))
+		return usagef("--out %s holds the results of another run (%s); give --overwrite to replace them",
+			oe.Dir, strings.Join(oe.Files, ", "))
 	}
 	if errors.Is(err, recipe.ErrInvalid) {
 		return usageError{err}
