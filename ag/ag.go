@@ -107,6 +107,7 @@ type Tape struct {
 	varPool []*Var
 	nv      int
 	bufs    []*tensor.Tensor
+	store   [][]float32 // the largest backing array each bufs slot has had
 	nb      int
 	views   []*tensor.Tensor
 	nview   int
@@ -173,20 +174,30 @@ func (t *Tape) FLOPs() int64 {
 }
 
 // Empty returns an arena tensor of the given shape with unspecified contents.
+//
+// A slot whose shape changes (the last, smaller batch of an epoch, then full batches
+// again) keeps its largest backing array, so alternating shapes allocate only a tensor
+// header, not new data: no per-epoch garbage in proportion to the activations.
 func (t *Tape) Empty(shape ...int) *tensor.Tensor {
 	if t.nb < len(t.bufs) {
-		b := t.bufs[t.nb]
+		i := t.nb
+		t.nb++
+		b := t.bufs[i]
 		if tensor.SameShape(b.Shape(), shape) {
-			t.nb++
 			return b
 		}
-		b = tensor.New(shape...)
-		t.bufs[t.nb] = b
-		t.nb++
+		if n := tensor.NumElements(shape); n <= cap(t.store[i]) {
+			b = tensor.FromSlice(t.store[i][:n], shape...)
+		} else {
+			b = tensor.New(shape...)
+			t.store[i] = b.Data()
+		}
+		t.bufs[i] = b
 		return b
 	}
 	b := tensor.New(shape...)
 	t.bufs = append(t.bufs, b)
+	t.store = append(t.store, b.Data())
 	t.nb++
 	return b
 }

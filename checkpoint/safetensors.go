@@ -248,16 +248,23 @@ const MaxFileSize = 64 << 30
 func Load(path string) (*File, error) {
 	b, err := fsafe.ReadFile(path, MaxFileSize)
 	if err != nil {
+		var fe *fsafe.Error
+		if errors.As(err, &fe) {
+			err = fe.Err // the FileError names the file already
+		}
 		return nil, &FileError{File: path, Err: err}
 	}
 	return Parse(path, b)
 }
 
-// Read reads a whole safetensors stream from r and parses it.
+// Read reads a whole safetensors stream from r (at most MaxFileSize bytes) and parses it.
 func Read(r io.Reader) (*File, error) {
-	b, err := io.ReadAll(r)
+	b, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 	if err != nil {
 		return nil, &FileError{File: "(reader)", Err: err}
+	}
+	if int64(len(b)) > MaxFileSize {
+		return nil, fileErr("(reader)", ErrHeader, "stream is longer than the %d-byte limit", int64(MaxFileSize))
 	}
 	return Parse("(reader)", b)
 }

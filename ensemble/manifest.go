@@ -294,7 +294,11 @@ func Load(p string, build BuildFunc, cfg Config) (*Ensemble, *Manifest, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		f, err := checkpoint.Parse(filepath.Join(dir, filepath.FromSlash(mb.Path)), b)
+		fp := filepath.Join(dir, filepath.FromSlash(mb.Path))
+		f, err := checkpoint.Parse(fp, b)
+		if err == nil {
+			err = f.CheckFinite(fp)
+		}
 		if err != nil {
 			return nil, nil, &MemberError{Manifest: mp, Index: i, Path: mb.Path, Err: err}
 		}

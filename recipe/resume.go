@@ -65,11 +65,7 @@ func (e *ResumeError) Unwrap() []error { return []error{ErrResumeChange, ErrInva
 // differ from the checkpoint in a way a resume may not (see resumable) are all listed
 // in a *ResumeError. Fields not in set keep the checkpoint's values.
 func ResumeRecipe(dir string, given Recipe, set map[string]bool) (Recipe, error) {
-	saved, err := ReadCheckpointRecipe(dir)
-	if err != nil {
-		return saved, err
-	}
-	info, err := train.ReadStateInfo(dir)
+	saved, info, err := readSaved(dir)
 	if err != nil {
 		return saved, err
 	}
@@ -145,11 +141,7 @@ func changes(saved, given Recipe) []Change {
 // checkResume returns the allowed changes from the checkpoint's recipe to run's (as
 // "path: saved → given"), or a *ResumeError listing the disallowed ones.
 func (run *Run) checkResume(dir string) ([]string, error) {
-	saved, err := ReadCheckpointRecipe(dir)
-	if err != nil {
-		return nil, err
-	}
-	info, err := train.ReadStateInfo(dir)
+	saved, info, err := readSaved(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -410,15 +410,22 @@ func WriteJSON(path string, v any) error {
 // ReadCheckpointRecipe returns the recipe stored in dir's training checkpoint (the run
 // to resume).
 func ReadCheckpointRecipe(dir string) (Recipe, error) {
-	meta, err := train.ReadMeta(dir)
+	r, _, err := readSaved(dir)
+	return r, err
+}
+
+// readSaved reads dir's training checkpoint once: its recipe and state information.
+func readSaved(dir string) (Recipe, *train.StateInfo, error) {
+	info, err := train.ReadStateInfo(dir)
 	if err != nil {
-		return Recipe{}, err
+		return Recipe{}, nil, err
 	}
-	raw, ok := meta["recipe"]
+	raw, ok := info.Meta["recipe"]
 	if !ok {
-		return Recipe{}, fmt.Errorf("recipe: %s: the checkpoint holds no recipe (written by an older temper?)", filepath.Join(dir, train.StateFile))
+		return Recipe{}, nil, fmt.Errorf("recipe: %s: the checkpoint holds no recipe (written by an older temper?)", filepath.Join(dir, train.StateFile))
 	}
-	return Parse([]byte(raw))
+	r, err := Parse([]byte(raw))
+	return r, info, err
 }
 
 // Diff lists the fields (JSON paths) whose values differ between a and b, as

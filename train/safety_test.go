@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,5 +84,23 @@ func TestStateMetadataConsistency(t *testing.T) {
 		if _, err := train.ReadStateInfo(bad); err == nil {
 			t.Errorf("%s=%s: ReadStateInfo accepted it", tc.key, tc.value)
 		}
+	}
+}
+
+// A run interrupted in its first epoch returns an InterruptedError and leaves neither a
+// checkpoint nor an empty metrics.jsonl behind.
+func TestInterruptedFirstEpochLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	tr := newTrainer(t, build(t, 3), 2, dir, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := tr.Fit(ctx)
+	var ie *train.InterruptedError
+	if !errors.As(err, &ie) || !errors.Is(err, context.Canceled) || ie.Epoch != 0 {
+		t.Fatalf("err = %v, want an InterruptedError of epoch 0 wrapping context.Canceled", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 0 {
+		t.Fatalf("folder holds %d files after an interrupt in epoch 1, want none", len(entries))
 	}
 }

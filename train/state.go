@@ -225,6 +225,11 @@ func (t *Trainer) LoadState(dir string) error {
 	if err != nil {
 		return fmt.Errorf("train: resume: %w", err)
 	}
+	return t.loadState(path, f)
+}
+
+// loadState restores the state held by f (read from path).
+func (t *Trainer) loadState(path string, f *checkpoint.File) error {
 	bad := func(what string, err error) error {
 		return fmt.Errorf("train: resume from %s: %s: %v", path, what, err)
 	}

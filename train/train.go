@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"time"
 
@@ -188,6 +189,9 @@ type Trainer struct {
 	stopReq    bool // a callback returned ErrStop during the current epoch
 	stopped    bool
 	note       []string // resume changes for the next epoch record
+	// evalLoaders are the loaders of the validation, test and training sets' evaluation,
+	// kept across epochs.
+	evalLoaders [3]*data.Loader
 }
 
 // NoteResume records changes made to the run on resume (e.g. "epochs: 2 → 4"); the next
@@ -306,8 +310,16 @@ func (t *Trainer) TrainSeconds() float64 { return t.trainSecs }
 // in checkpoints: Fit on a trainer resumed from a stopped run returns at once.
 func (t *Trainer) Stopped() bool { return t.stopped }
 
-// Close releases the loader's workers.
-func (t *Trainer) Close() error { return t.loader.Close() }
+// Close releases the loaders' workers.
+func (t *Trainer) Close() error {
+	for i, l := range t.evalLoaders {
+		if l != nil {
+			l.Close()
+			t.evalLoaders[i] = nil
+		}
+	}
+	return t.loader.Close()
+}
 
 // ApplyLR is the one writer of the parameter groups' learning rates: it sets every group's
 // LR to s.LR(step, g.BaseLR) — g.BaseLR itself when s is nil — and, when s cycles
@@ -430,6 +442,17 @@ func Evaluate(model nn.Module, ds data.Dataset, batch int, lossFn func(*ag.Var, 
 	if batch <= 0 {
 		batch = 1000
 	}
+	l, err := data.NewLoader(ds, data.LoaderConfig{BatchSize: batch}, rng.New(0))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer l.Close()
+	return evaluateLoader(model, l, lossFn, tp)
+}
+
+// evaluateLoader is Evaluate over the batches of l (the trainer keeps one loader per
+// evaluated set, so evaluating every epoch allocates no new batch buffers).
+func evaluateLoader(model nn.Module, l *data.Loader, lossFn func(*ag.Var, []int) *ag.Var, tp *ag.Tape) (lossMean, acc float64, err error) {
 	if lossFn == nil {
 		lossFn = func(z *ag.Var, y []int) *ag.Var { return loss.CrossEntropy(z, y, 0) }
 	}
@@ -440,11 +463,6 @@ func Evaluate(model nn.Module, ds data.Dataset, batch int, lossFn func(*ag.Var, 
 	defer nn.SetTraining(model, true)
 	prev := tp.SetNoGrad(true)
 	defer tp.SetNoGrad(prev)
-	l, err := data.NewLoader(ds, data.LoaderConfig{BatchSize: batch}, rng.New(0))
-	if err != nil {
-		return 0, 0, err
-	}
-	defer l.Close()
 	var sum float64
 	correct, n := 0, 0
 	for b := range l.Batches() {
@@ -456,6 +474,32 @@ func Evaluate(model nn.Module, ds data.Dataset, batch int, lossFn func(*ag.Var, 
 	}
 	tp.Reset()
 	return sum / float64(n), float64(correct) / float64(n), nil
+}
+
+// evalOn evaluates ds with the trainer's cached loader for role (0 validation, 1 test,
+// 2 training set), made on first use and remade if the set changed.
+func (t *Trainer) evalOn(role int, ds data.Dataset) (lossMean, acc float64, err error) {
+	if ds == nil || ds.Len() == 0 {
+		return math.NaN(), math.NaN(), nil
+	}
+	l := t.evalLoaders[role]
+	if l == nil || !sameDataset(l.Dataset(), ds) || l.BatchSize() != t.Config.EvalBatchSize {
+		if l != nil {
+			l.Close()
+		}
+		if l, err = data.NewLoader(ds, data.LoaderConfig{BatchSize: t.Config.EvalBatchSize}, rng.New(0)); err != nil {
+			return 0, 0, err
+		}
+		t.evalLoaders[role] = l
+	}
+	return evaluateLoader(t.Model, l, t.Config.EvalLoss, t.evalTape)
+}
+
+// sameDataset reports whether a and b are the same set (false for values that cannot
+// be compared).
+func sameDataset(a, b data.Dataset) bool {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	return va.Type() == vb.Type() && va.Comparable() && vb.Comparable() && a == b
 }
 
 // EvaluateN is Evaluate with the default cross-entropy on a new tape running threads
@@ -551,17 +595,17 @@ func (t *Trainer) evaluate(rec *EpochRecord) error {
 	rec.TestLoss, rec.TestAccuracy = math.NaN(), math.NaN()
 	var err error
 	if t.Sets.Val != nil {
-		if rec.ValLoss, rec.ValAccuracy, err = Evaluate(t.Model, t.Sets.Val, cfg.EvalBatchSize, cfg.EvalLoss, t.evalTape); err != nil {
+		if rec.ValLoss, rec.ValAccuracy, err = t.evalOn(0, t.Sets.Val); err != nil {
 			return fmt.Errorf("train: validation: %w", err)
 		}
 	}
 	if cfg.TestEachEpoch && t.Sets.Test != nil {
-		if rec.TestLoss, rec.TestAccuracy, err = Evaluate(t.Model, t.Sets.Test, cfg.EvalBatchSize, cfg.EvalLoss, t.evalTape); err != nil {
+		if rec.TestLoss, rec.TestAccuracy, err = t.evalOn(1, t.Sets.Test); err != nil {
 			return fmt.Errorf("train: test: %w", err)
 		}
 	}
 	if cfg.EvalTrain {
-		if rec.TrainEvalLoss, rec.TrainEvalAcc, err = Evaluate(t.Model, t.Sets.Train, cfg.EvalBatchSize, cfg.EvalLoss, t.evalTape); err != nil {
+		if rec.TrainEvalLoss, rec.TrainEvalAcc, err = t.evalOn(2, t.Sets.Train); err != nil {
 			return fmt.Errorf("train: training-set evaluation: %w", err)
 		}
 	}

@@ -44,7 +44,7 @@ type setup struct {
 	rand  *rng.Stream
 }
 
-func build(t *testing.T, seed uint64) setup {
+func build(t testing.TB, seed uint64) setup {
 	t.Helper()
 	root := rng.New(seed)
 	m, err := nn.Build("mlp", nn.ModelConfig{InShape: []int{8}, Classes: 3}, root.Split())

@@ -99,6 +99,9 @@ func runAugmentPreview(cmd *cobra.Command, f previewFlags) error {
 	if len(shape) != 3 || (shape[0] != 1 && shape[0] != 3) {
 		return fmt.Errorf("augment preview: examples shaped %v, want (1 or 3, H, W)", shape)
 	}
+	if err := pipe.CheckShape(shape); err != nil {
+		return usagef("--augment: %v", err)
+	}
 	size := tensor.NumElements(shape)
 	n := min(f.n, trainSet.Len())
 	root := rng.New(r.Seed)

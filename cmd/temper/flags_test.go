@@ -55,3 +55,21 @@ func TestFlagRanges(t *testing.T) {
 		}
 	}
 }
+
+// After a non-finite loss the error names the kept checkpoint and the resume command with
+// a lower rate; that resume is accepted, a higher rate is refused.
+func TestNonFiniteStopSuggestsResume(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := runCLI("train", "-q", "--train-size", "500", "--epochs", "3", "--out", dir, "--threads", "1",
+		"--lr", "1000", "--schedule", "step:size=2,gamma=1000")
+	if code != 1 || !strings.Contains(stderr, "loss is NaN") || !strings.Contains(stderr, "kept the checkpoint of epoch 1") ||
+		!strings.Contains(stderr, "temper train --resume "+dir+" --lr 100") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := runCLI("train", "-q", "--resume", dir, "--lr", "2000"); code != 2 || !strings.Contains(stderr, "may only be lowered") {
+		t.Fatalf("resume with a higher lr: exit %d, %q", code, stderr)
+	}
+	if code, _, stderr := runCLI("train", "-q", "--resume", dir, "--lr", "100"); strings.Contains(stderr, "other settings") {
+		t.Fatalf("resume with a lower lr refused: exit %d, %q", code, stderr)
+	}
+}

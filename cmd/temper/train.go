@@ -145,6 +145,11 @@ func trainRun(ctx context.Context, r recipe.Recipe, t runTarget, cbs []train.Cal
 	opts := recipe.Options{OutDir: out, Log: stdout, OutMode: t.mode, Callbacks: cbs}
 	run, err := r.Build(opts)
 	if err != nil {
+		var oe *recipe.OutDirError
+		if errors.As(err, &oe) {
+			return usagef("--out %s holds the results of another run (%s); give --overwrite to replace them, or --resume %s to continue that run",
+				oe.Dir, strings.Join(oe.Files, ", "), shellQuote(oe.Dir))
+		}
 		return recipeErr(err)
 	}
 	defer run.Close()
@@ -165,6 +170,12 @@ func trainRun(ctx context.Context, r recipe.Recipe, t runTarget, cbs []train.Cal
 	if err != nil {
 		if got := sig(); got != nil {
 			return interrupted(got, err, out)
+		}
+		if errors.Is(err, train.ErrNonFinite) || errors.Is(err, train.ErrNonFiniteWeights) {
+			if info, ierr := train.ReadStateInfo(out); ierr == nil && info.NonFinite != "" {
+				return fmt.Errorf("%w; kept the checkpoint of epoch %d: resume it with a lower rate, e.g. temper train --resume %s --lr %s",
+					err, info.Epoch, shellQuote(out), fmtFloat(r.Optim.LR/10))
+			}
 		}
 		return recipeErr(err)
 	}
@@ -197,8 +208,8 @@ func printResult(w io.Writer, res *recipe.Result, out string) {
 func recipeErr(err error) error {
 	var oe *recipe.OutDirError
 	if errors.As(err, &oe) {
-		return usagef("--out %s holds the results of another run (%s); give --overwrite to replace them, or --resume %s to continue that run",
-			oe.Dir, strings.Join(oe.Files, ", "), shellQuote(oe.Dir))
+		return usagef("--out %s holds the results of another run (%s); give --overwrite to replace them",
+			oe.Dir, strings.Join(oe.Files, ", "))
 	}
 	if errors.Is(err, recipe.ErrInvalid) {
 		return usageError{err}

@@ -154,3 +154,45 @@ func TestLockReleasedByCrash(t *testing.T) {
 	}
 	l.Unlock()
 }
+
+// TestKilledMidWrite kills a process in the middle of WriteFile (after part of the new
+// content is written): the destination keeps its old content whole, the partial
+// temporary file is recognized as stale and RemoveStale removes it.
+func TestKilledMidWrite(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("SIGKILL")
+	}
+	if p := os.Getenv("FSAFE_WRITE"); p != "" {
+		WriteFile(p, func(w io.Writer) error {
+			w.Write([]byte(strings.Repeat("new ", 1000)))
+			os.Stdout.Write([]byte("writing\n"))
+			time.Sleep(time.Minute)
+			return nil
+		})
+		os.Exit(0)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "checkpoint.safetensors")
+	if err := WriteBytes(p, []byte("old content")); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledMidWrite$")
+	cmd.Env = append(os.Environ(), "FSAFE_WRITE="+p)
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 8)
+	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "writing\n" {
+		t.Fatalf("child did not start writing: %q %v", buf, err)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if b, _ := os.ReadFile(p); string(b) != "old content" {
+		t.Fatalf("destination after a kill mid-write: %q, want the old content", b)
+	}
+	removed, err := RemoveStale(dir)
+	if err != nil || len(removed) != 1 || !strings.HasPrefix(removed[0], ".checkpoint.safetensors.tmp-") {
+		t.Fatalf("RemoveStale = %v, %v; want the one partial temporary file", removed, err)
+	}
+}
