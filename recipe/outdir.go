@@ -115,24 +115,27 @@ func ClaimOutDir(dir string, mode OutMode, holder string) (*OutDir, error) {
 	return o, nil
 }
 
-// abandon releases a claim whose run never started (Build failed): the folders the claim
-// created are removed again (each only if empty), so a failed start leaves nothing behind. The lock file goes
-// first, while the lock is held — a process that opened it before sees it locked and
-// stops; one that comes later creates a new one, and the folder is then not empty and
-// stays.
-func (o *OutDir) abandon() {
+// abandon releases a claim and, when the run left nothing in the folder (Build failed,
+// or Fit stopped before writing a file), removes the folders the claim created (each
+// only if empty), so a failed start leaves nothing behind. The lock file goes first, while
+// the lock is held — a process that opened it before sees it locked and stops; one that
+// comes later creates a new one, and the folder is then not empty and stays.
+func (o *OutDir) abandon() error {
 	if o == nil {
-		return
+		return nil
 	}
 	if len(o.created) == 0 {
-		o.Release()
-		return
+		return o.Release()
+	}
+	if ents, err := os.ReadDir(o.Dir); err != nil || len(ents) != 1 || ents[0].Name() != fsafe.LockFile {
+		return o.Release()
 	}
 	os.Remove(filepath.Join(o.Dir, fsafe.LockFile))
-	o.Release()
+	err := o.Release()
 	for _, d := range o.created {
 		os.Remove(d) // only if empty
 	}
+	return err
 }
 
 // Release unlocks the folder; a nil OutDir is a no-op.

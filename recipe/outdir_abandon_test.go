@@ -1,6 +1,7 @@
 package recipe_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,6 +23,19 @@ func TestFailedBuildLeavesNoFolder(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "runs")); !os.IsNotExist(err) {
 		t.Fatalf("the failed start left %s behind (stat: %v)", filepath.Join(root, "runs"), err)
+	}
+	// A run that builds but stops before writing anything (Newton's N×N matrices over the
+	// memory budget are found when it starts) leaves nothing either.
+	n := recipe.Default()
+	n.Optim.Name, n.Data.TrainSize = "newton", 10
+	if run, err := n.Build(recipe.Options{OutDir: out}); err == nil {
+		if _, err := run.Fit(context.Background()); err == nil {
+			t.Fatal("Newton on the MLP started")
+		}
+		run.Close()
+	}
+	if _, err := os.Stat(filepath.Join(root, "runs")); !os.IsNotExist(err) {
+		t.Fatalf("the failed run left %s behind (stat: %v)", filepath.Join(root, "runs"), err)
 	}
 	keep := filepath.Join(root, "keep")
 	if err := os.Mkdir(keep, 0o755); err != nil {

@@ -192,7 +192,7 @@ func (run *Run) addAveraging(cbs *[]train.Callback) error {
 
 // Close releases the trainer's loader workers and the output folder's lock.
 func (run *Run) Close() error {
-	err := run.out.Release()
+	err := run.out.abandon() // unlocks; a folder this run created and left empty goes
 	run.out = nil
 	if run.Trainer == nil {
 		return err
